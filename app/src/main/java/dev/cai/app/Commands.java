@@ -1,0 +1,11 @@
+package dev.cai.app;
+
+import picocli.CommandLine;
+
+/** The command tree of {@code cai}: one place that lists every command. */
+final class Commands {
+  private Commands() {}
+
+  static void register(CommandLine root) {
+  }
+}
