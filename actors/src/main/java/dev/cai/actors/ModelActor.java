@@ -42,7 +42,7 @@ public final class ModelActor<Q, R> extends AbstractBehavior<ModelActor.Command<
 
   private record Flush<Q, R>() implements Command<Q, R> {}
 
-  private record BatchDone<Q, R>(List<Submit<Q, R>> batch, List<R> results) implements Command<Q, R> {}
+  private record BatchDone<Q, R>(List<Submit<Q, R>> batch, List<BatchModel.Outcome<R>> results) implements Command<Q, R> {}
 
   private record BatchFailed<Q, R>(List<Submit<Q, R>> batch, Throwable cause) implements Command<Q, R> {}
 
@@ -137,7 +137,10 @@ public final class ModelActor<Q, R> extends AbstractBehavior<ModelActor.Command<
       throw failAll(done.batch(), "returned " + done.results().size() + " results for " + done.batch().size() + " requests", null);
     }
     for (int i = 0; i < done.batch().size(); i++) {
-      done.batch().get(i).replyTo().tell(StatusReply.success(done.results().get(i)));
+      BatchModel.Outcome<R> outcome = done.results().get(i);
+      done.batch().get(i).replyTo().tell(outcome.isOk()
+          ? StatusReply.success(outcome.value())
+          : StatusReply.error(name + " model " + model.id() + " rejected the request: " + outcome.error()));
     }
     if (!queue.isEmpty()) {
       dispatch(); // these requests already waited for a whole batch: no extra delay
@@ -184,7 +187,7 @@ public final class ModelActor<Q, R> extends AbstractBehavior<ModelActor.Command<
         (results, err) -> err == null ? new BatchDone<>(batch, results) : new BatchFailed<>(batch, unwrap(err)));
   }
 
-  private static <Q, R> List<R> runBatch(BatchModel<Q, R> m, List<Q> requests) {
+  private static <Q, R> List<BatchModel.Outcome<R>> runBatch(BatchModel<Q, R> m, List<Q> requests) {
     try {
       return m.run(requests);
     } catch (RuntimeException e) {

@@ -39,13 +39,14 @@ class ModelActorTest {
     }
 
     @Override
-    public List<String> run(List<String> batch) throws Exception {
+    public List<Outcome<String>> run(List<String> batch) throws Exception {
       assertTrue(gate.await(5, TimeUnit.SECONDS));
       batchSizes.add(batch.size());
       if (batch.contains("boom")) {
         throw new IllegalStateException("CUDA out of memory");
       }
-      return batch.stream().map(String::toUpperCase).toList();
+      return batch.stream().map(s -> s.length() > 20 ? Outcome.<String>failed("prompt has " + s.length()
+          + " tokens, the context holds 20") : Outcome.ok(s.toUpperCase())).toList();
     }
 
     @Override
@@ -78,6 +79,20 @@ class ModelActorTest {
     assertEquals(10, model.batchSizes.stream().mapToInt(Integer::intValue).sum());
     assertTrue(model.batchSizes.stream().allMatch(s -> s <= 4), "batches " + model.batchSizes);
     assertTrue(model.batchSizes.size() <= 4, "10 requests sent together need at most 4 batches: " + model.batchSizes);
+  }
+
+  @Test
+  void shouldFailOnlyTheRequestTheModelRejects() {
+    FakeModel model = new FakeModel(new CountDownLatch(0), new AtomicInteger());
+    ActorRef<ModelActor.Command<String, String>> actor =
+        testKit.spawn(ModelActor.create("policy", () -> model, SETTINGS));
+    TestProbe<StatusReply<String>> longOne = testKit.createTestProbe();
+    TestProbe<StatusReply<String>> fine = testKit.createTestProbe();
+    actor.tell(new ModelActor.Submit<>("x".repeat(25), longOne.getRef()));
+    actor.tell(new ModelActor.Submit<>("fine", fine.getRef()));
+    assertEquals("policy model fake-1 rejected the request: prompt has 25 tokens, the context holds 20",
+        longOne.receiveMessage(Duration.ofSeconds(3)).getError().getMessage());
+    assertEquals("FINE", fine.receiveMessage(Duration.ofSeconds(3)).getValue());
   }
 
   @Test
