@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.cai.runtime.gguf.TinyVocabulary;
+import dev.cai.runtime.gguf.BpeVocabulary;
 import dev.cai.runtime.weights.ModelLoadException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class HfTokenizerTest {
-  private static final TinyVocabulary VOCAB = TinyVocabulary.create();
+  private static final BpeVocabulary VOCAB = BpeVocabulary.tiny();
 
   private static HfTokenizer tiny() {
     String json = BpeTokenizerJson.build(VOCAB.tokens(), VOCAB.tokenTypes(), VOCAB.merges(), "smollm");
