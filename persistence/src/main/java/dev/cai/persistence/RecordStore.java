@@ -52,8 +52,7 @@ public final class RecordStore implements AutoCloseable {
   private static final Pattern CHECKPOINT_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
   private static final JsonFormat.Printer JSON = JsonFormat.printer()
       .omittingInsignificantWhitespace()
-      .preservingProtoFieldNames()
-      .alwaysPrintFieldsWithNoPresence();
+      .preservingProtoFieldNames();
 
   private final KvStore kv;
   private final String location;
@@ -313,7 +312,8 @@ public final class RecordStore implements AutoCloseable {
 
   /**
    * Writes every record of {@code kind} to {@code target} as JSON Lines (one Protobuf JSON object per
-   * line, proto field names, default values included, insertion order). The file is written under a
+   * line, proto field names, proto3 JSON mapping: fields at their default value are omitted, 64-bit
+   * integers are strings, NaN is {@code "NaN"}; insertion order). The file is written under a
    * temporary name and renamed, so readers never see a partial export. Returns the number of lines.
    */
   public <M extends Message> long exportJsonl(RecordKind<M> kind, Path target) {

@@ -143,6 +143,11 @@ public final class RocksKvStore implements KvStore {
     } catch (RocksDBException e) {
       throw new StoreException(where, "corrupt or unreadable RocksDB database: " + e.getMessage(), e);
     }
+    if (raw.isEmpty()) {
+      // RocksDB reports no column family at all (not even "default") when the manifest is unreadable.
+      throw new StoreException(where, "corrupt or unreadable RocksDB database: no column family can be read"
+          + " (CURRENT names '" + currentManifest(dir) + "')");
+    }
     List<String> existing = raw.stream().map(b -> new String(b, StandardCharsets.UTF_8)).toList();
     Set<String> missing = new TreeSet<>(requested);
     existing.forEach(missing::remove);
@@ -413,6 +418,15 @@ public final class RocksKvStore implements KvStore {
       return new String(handle.getName(), StandardCharsets.UTF_8);
     } catch (RocksDBException e) {
       throw new StoreException(where, "cannot read a column family name: " + e.getMessage(), e);
+    }
+  }
+
+  private static String currentManifest(Path dir) {
+    try {
+      String text = Files.readString(dir.resolve("CURRENT"), StandardCharsets.UTF_8).strip();
+      return text.length() <= 80 ? text : text.substring(0, 80) + "...";
+    } catch (IOException e) {
+      return "unreadable: " + e.getMessage();
     }
   }
 
