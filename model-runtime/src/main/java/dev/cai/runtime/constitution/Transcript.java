@@ -1,5 +1,7 @@
 package dev.cai.runtime.constitution;
 
+import dev.cai.runtime.tokenizer.ChatMessage;
+import dev.cai.runtime.tokenizer.ChatTemplate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -84,14 +86,14 @@ public record Transcript(List<Turn> turns) {
 
   /** The transcript as text; with {@code openAssistant} it ends in {@code "\n\nAssistant:"} for generation. */
   public String render(boolean openAssistant) {
-    StringBuilder sb = new StringBuilder();
-    for (Turn t : turns) {
-      sb.append("\n\n").append(t.speaker().label()).append(": ").append(t.text());
-    }
-    if (openAssistant) {
-      sb.append(ASSISTANT_TAG);
-    }
-    return sb.toString();
+    return ChatTemplate.transcript().render(messages(), openAssistant);
+  }
+
+  /** The turns as chat messages (human → user, assistant → assistant) for any {@link ChatTemplate}. */
+  public List<ChatMessage> messages() {
+    return turns.stream()
+        .map(t -> t.speaker() == Speaker.HUMAN ? ChatMessage.user(t.text()) : ChatMessage.assistant(t.text()))
+        .toList();
   }
 
   /** A copy with one more turn. */

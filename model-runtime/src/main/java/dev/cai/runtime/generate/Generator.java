@@ -35,6 +35,22 @@ public final class Generator {
    * decodes text for stop strings and for {@link GeneratedSequence#text()}.
    */
   public GenerationResult generate(List<int[]> prompts, GenerationSettings settings, TokenDecoder decoder) {
+    long[] seeds = new long[prompts.size()];
+    for (int i = 0; i < seeds.length; i++) {
+      seeds[i] = mixSeed(settings.seed(), i);
+    }
+    return generate(prompts, seeds, settings, decoder);
+  }
+
+  /**
+   * Like {@link #generate(List, GenerationSettings, TokenDecoder)} with sequence i sampled from its own
+   * {@code seeds[i]} (settings.seed() is ignored): a request's sample then does not depend on which other
+   * requests share its batch, or where it sits in it.
+   */
+  public GenerationResult generate(List<int[]> prompts, long[] seeds, GenerationSettings settings, TokenDecoder decoder) {
+    if (seeds.length != prompts.size()) {
+      throw new IllegalArgumentException(prompts.size() + " prompts but " + seeds.length + " seeds");
+    }
     if (prompts.isEmpty()) {
       return new GenerationResult(List.of(), 0, 0, 0, 0);
     }
@@ -81,7 +97,7 @@ public final class Generator {
     }
     Sequence[] seqs = new Sequence[b];
     for (int i = 0; i < b; i++) {
-      seqs[i] = new Sequence(settings.maxNewTokens(), new SplittableRandom(mixSeed(settings.seed(), i)));
+      seqs[i] = new Sequence(settings.maxNewTokens(), new SplittableRandom(seeds[i]));
     }
 
     long prefillNanos;

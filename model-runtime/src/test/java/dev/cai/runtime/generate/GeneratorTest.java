@@ -51,6 +51,17 @@ class GeneratorTest {
   }
 
   @Test
+  void shouldSampleTheSameTokensForARequestSeedWhateverItsBatchmates() {
+    GenerationSettings s = GenerationSettings.sampling(12, 1.0, 0).withStopAtEos(false);
+    Generator g = new Generator(model);
+    GeneratedSequence alone = g.generate(List.of(PROMPTS.get(2)), new long[] {1234L}, s, null).sequences().get(0);
+    GeneratedSequence batched = g.generate(List.of(PROMPTS.get(0), PROMPTS.get(1), PROMPTS.get(2)),
+        new long[] {99L, 7L, 1234L}, s, null).sequences().get(2);
+    assertArrayEquals(alone.tokens(), batched.tokens());
+    assertThrows(IllegalArgumentException.class, () -> g.generate(PROMPTS, new long[] {1L}, s, null));
+  }
+
+  @Test
   void shouldEqualGreedyWithTopKOne() {
     Generator g = new Generator(model);
     List<GeneratedSequence> greedy = g.generate(PROMPTS, GenerationSettings.greedy(10).withStopAtEos(false))

@@ -1,0 +1,25 @@
+package dev.cai.actors;
+
+import dev.cai.runtime.gguf.GgufLoader;
+import dev.cai.runtime.gguf.GgufModel;
+import dev.cai.runtime.model.DeviceSetting;
+import dev.cai.runtime.model.LlamaModel;
+import java.nio.file.Path;
+
+/** Builds the models that model actors own, from a model path. */
+public final class ModelLoading {
+  private ModelLoading() {}
+
+  /** A generation model from a GGUF file, on {@code device}. */
+  public static GenerationModel generation(Path path, DeviceSetting device) {
+    GgufModel loaded = GgufLoader.load(path);
+    LlamaModel model;
+    try {
+      model = LlamaModel.create(loaded.weights(), device);
+    } catch (RuntimeException e) {
+      loaded.close();
+      throw e;
+    }
+    return new GenerationModel(model, loaded.tokenizer(), loaded.chatTemplate(), loaded.modelId());
+  }
+}
