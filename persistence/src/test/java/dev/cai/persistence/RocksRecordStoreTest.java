@@ -144,4 +144,16 @@ class RocksRecordStoreTest extends RecordStoreContractTest {
         () -> RecordStore.restore(checkpointDir, restoredDir, StoreSettings.defaults()));
     assertEquals("Store " + restoredDir.toAbsolutePath() + ": restore target is not empty", occupied.getMessage());
   }
+
+  @Test
+  void shouldRefuseASecondOpenOfTheSameDirectoryWhileTheFirstIsOpen() {
+    try (RecordStore first = RecordStore.open(dir())) {
+      first.append(RecordKind.PROMPTS, prompt(0));
+      StoreException error = assertThrows(StoreException.class, () -> RecordStore.open(dir()));
+      assertTrue(error.getMessage().startsWith("Store " + dir().toAbsolutePath() + ": cannot open RocksDB database"),
+          error.getMessage());
+      assertTrue(error.getMessage().toLowerCase(java.util.Locale.ROOT).contains("lock"), error.getMessage());
+      assertEquals(1, first.nextSequence(RecordKind.PROMPTS));
+    }
+  }
 }
