@@ -1,6 +1,8 @@
 package dev.cai.persistence;
 
 import com.google.protobuf.Message;
+import dev.cai.protocol.Codecs;
+import dev.cai.protocol.v1.LearnerStateHeader;
 import dev.cai.protocol.v1.SourceOffset;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -69,6 +71,11 @@ public final class Commit {
     learnerDeletes.remove(name);
     learnerPuts.put(name, Objects.requireNonNull(value, "value").clone());
     return this;
+  }
+
+  /** Stores the learner's header under {@value RecordStore#LEARNER_HEADER}. */
+  public Commit putLearnerHeader(LearnerStateHeader header) {
+    return putLearnerState(RecordStore.LEARNER_HEADER, Codecs.LEARNER_STATE_HEADER.encode(header));
   }
 
   public Commit deleteLearnerState(String name) {

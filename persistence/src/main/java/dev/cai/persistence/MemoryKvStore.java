@@ -148,6 +148,7 @@ public final class MemoryKvStore implements KvStore {
     }
   }
 
+  /** Opens an in-memory copy of the checkpoint; nothing is written to {@code targetDir}. */
   @Override
   public KvStore restore(Path checkpointDir, Path targetDir, Consumer<KvStore> validator) {
     Map<String, TreeMap<byte[], byte[]>> snapshot;

@@ -4,6 +4,7 @@ import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
 import dev.cai.protocol.Codecs;
 import dev.cai.protocol.ProtocolException;
+import dev.cai.protocol.v1.LearnerStateHeader;
 import dev.cai.protocol.v1.SourceOffset;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -41,6 +42,8 @@ import java.util.regex.Pattern;
 public final class RecordStore implements AutoCloseable {
   /** Named learner-state values: a header and tensors (weights, optimizer moments) as bytes. */
   public static final String LEARNER_STATE = "learner_state";
+  /** Name of the learner-state value that holds the {@link LearnerStateHeader}. */
+  public static final String LEARNER_HEADER = "header";
   /** The checkpoint index: one entry per checkpoint, keyed by its name. */
   public static final String CHECKPOINTS_INDEX = "checkpoints_index";
   /** The committed offset of each input stream, keyed by source name. */
@@ -245,6 +248,17 @@ public final class RecordStore implements AutoCloseable {
 
   public Optional<byte[]> learnerState(String name) {
     return kv.get(LEARNER_STATE, Keys.name(name));
+  }
+
+  /** The learner's committed header, if it ever committed one. */
+  public Optional<LearnerStateHeader> learnerHeader() {
+    return learnerState(LEARNER_HEADER).map(bytes -> {
+      try {
+        return Codecs.LEARNER_STATE_HEADER.decode(bytes);
+      } catch (ProtocolException e) {
+        throw new StoreException(location, "corrupt learner state '" + LEARNER_HEADER + "': " + e.getMessage(), e);
+      }
+    });
   }
 
   /** Every learner-state value, by name in byte order of the names. */

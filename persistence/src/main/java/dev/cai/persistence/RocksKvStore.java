@@ -50,6 +50,9 @@ public final class RocksKvStore implements KvStore {
 
   private static final String DEFAULT_FAMILY = new String(RocksDB.DEFAULT_COLUMN_FAMILY, StandardCharsets.UTF_8);
 
+  /** RocksDB writes a new info LOG file on every open; older ones beyond this count are deleted. */
+  private static final long KEPT_INFO_LOGS = 5;
+
   private final Path directory;
   private final String location;
   private final StoreSettings settings;
@@ -181,7 +184,8 @@ public final class RocksKvStore implements KvStore {
     DBOptions dbOptions = new DBOptions()
         .setCreateIfMissing(create)
         .setCreateMissingColumnFamilies(create)
-        .setParanoidChecks(true);
+        .setParanoidChecks(true)
+        .setKeepLogFileNum(KEPT_INFO_LOGS);
     ColumnFamilyOptions familyOptions = new ColumnFamilyOptions();
     List<ColumnFamilyDescriptor> descriptors = names.stream()
         .map(name -> new ColumnFamilyDescriptor(name.getBytes(StandardCharsets.UTF_8), familyOptions))

@@ -9,8 +9,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.protobuf.util.JsonFormat;
 import dev.cai.protocol.Codecs;
 import dev.cai.protocol.v1.Comparison;
+import dev.cai.protocol.v1.LearnerStateHeader;
 import dev.cai.protocol.v1.Prompt;
 import dev.cai.protocol.v1.Rollout;
+import dev.cai.protocol.v1.SourceOffset;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -171,6 +173,25 @@ abstract class RecordStoreContractTest {
       assertEquals("demo", store.metadata("run.name").orElseThrow());
       assertEquals(64, store.resumeOffset("rollouts"));
       assertEquals(Codecs.SCHEMA_VERSION, store.schemaVersion());
+    }
+  }
+
+  @Test
+  void shouldCommitTheLearnerHeaderWithItsTensorsAndOffsets() {
+    LearnerStateHeader header = LearnerStateHeader.newBuilder()
+        .setStep(12).setKlCoef(0.05).setPolicyVersion(3).setSchemaVersion(Codecs.SCHEMA_VERSION)
+        .addTensorNames("policy.w")
+        .addInputOffsets(SourceOffset.newBuilder().setSource("rollouts").setOffset(96))
+        .build();
+    try (RecordStore store = open()) {
+      assertTrue(store.learnerHeader().isEmpty());
+      store.commit(new Commit().putLearnerHeader(header).putLearnerState("policy.w", new byte[] {5, 6})
+          .offset("rollouts", 96));
+    }
+    try (RecordStore store = open()) {
+      assertEquals(header, store.learnerHeader().orElseThrow());
+      assertArrayEquals(new byte[] {5, 6}, store.learnerState("policy.w").orElseThrow());
+      assertEquals(96, store.resumeOffset("rollouts"));
     }
   }
 

@@ -10,8 +10,14 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.rocksdb.ColumnFamilyDescriptor;
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.DBOptions;
 import org.rocksdb.Options;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
@@ -107,17 +113,34 @@ class RocksRecordStoreTest extends RecordStoreContractTest {
   }
 
   @Test
-  void shouldRefuseANewerSchemaEvenWithUnflushedWriteAheadLog() {
-    // The newer version sits only in the WAL (never flushed to an SST): the read-only probe must replay
-    // the WAL to see it, and must not flush it.
+  void shouldRefuseANewerSchemaThatIsOnlyInTheWriteAheadLog() throws Exception {
     try (RecordStore store = RecordStore.open(dir())) {
       store.append(RecordKind.PROMPTS, prompt(0));
     }
-    try (KvStore raw = openRaw()) {
-      raw.write(new KvBatch().put(RecordStore.RUN_METADATA, Keys.name("cai.schema_version"), Keys.name("7")));
+    // Write the newer version with a plain RocksDB that does not flush on close, as after a crash:
+    // the read-only probe must replay the WAL to see it, and must not flush or rewrite anything.
+    List<String> sstBefore = filesEndingWith(dir(), ".sst");
+    List<ColumnFamilyDescriptor> descriptors = new ArrayList<>();
+    descriptors.add(new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY));
+    RecordStore.columnFamilies().forEach(name -> descriptors.add(new ColumnFamilyDescriptor(Keys.name(name))));
+    List<ColumnFamilyHandle> handles = new ArrayList<>();
+    try (DBOptions options = new DBOptions().setAvoidFlushDuringRecovery(true).setAvoidFlushDuringShutdown(true);
+        RocksDB db = RocksDB.open(options, dir().toString(), descriptors, handles)) {
+      ColumnFamilyHandle metadata = handles.get(1 + List.copyOf(RecordStore.columnFamilies()).indexOf(RecordStore.RUN_METADATA));
+      db.put(metadata, Keys.name("cai.schema_version"), Keys.name("7"));
+      handles.forEach(ColumnFamilyHandle::close);  // handles before the database
     }
+    assertEquals(sstBefore, filesEndingWith(dir(), ".sst"), "the new version must not be flushed to an SST");
+
     StoreException error = assertRefusedUnchanged(dir());
+
     assertTrue(error.getMessage().contains("written by schema version 7"), error.getMessage());
+  }
+
+  private static List<String> filesEndingWith(Path dir, String suffix) throws IOException {
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(suffix)).sorted().toList();
+    }
   }
 
   @Test
@@ -143,5 +166,17 @@ class RocksRecordStoreTest extends RecordStoreContractTest {
     StoreException occupied = assertThrows(StoreException.class,
         () -> RecordStore.restore(checkpointDir, restoredDir, StoreSettings.defaults()));
     assertEquals("Store " + restoredDir.toAbsolutePath() + ": restore target is not empty", occupied.getMessage());
+  }
+
+  @Test
+  void shouldRefuseASecondOpenOfTheSameDirectoryWhileTheFirstIsOpen() {
+    try (RecordStore first = RecordStore.open(dir())) {
+      first.append(RecordKind.PROMPTS, prompt(0));
+      StoreException error = assertThrows(StoreException.class, () -> RecordStore.open(dir()));
+      assertTrue(error.getMessage().startsWith("Store " + dir().toAbsolutePath() + ": cannot open RocksDB database"),
+          error.getMessage());
+      assertTrue(error.getMessage().toLowerCase(java.util.Locale.ROOT).contains("lock"), error.getMessage());
+      assertEquals(1, first.nextSequence(RecordKind.PROMPTS));
+    }
   }
 }
