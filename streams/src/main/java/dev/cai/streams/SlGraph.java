@@ -46,8 +46,11 @@ public final class SlGraph {
    * @param commitInterval longest wait before a partial group commits
    * @param seed draws principles and sampling seeds; the same seed gives the same run
    * @param limit read only the first {@code limit} lines of each source (one prompt per line), 0 = all
+   * @param fewShot show the constitution's critique/revision demonstrations before each request
+   * @param chainOfThought ask for step-by-step critiques
    */
-  public record Settings(int rounds, int parallelism, int commitEvery, Duration commitInterval, long seed, long limit) {
+  public record Settings(int rounds, int parallelism, int commitEvery, Duration commitInterval, long seed, long limit,
+      boolean fewShot, boolean chainOfThought) {
     public Settings {
       if (rounds < 0 || parallelism < 1 || commitEvery < 1 || limit < 0) {
         throw new IllegalArgumentException("SL settings need rounds >= 0, parallelism >= 1, commitEvery >= 1, limit >= 0; got "
@@ -80,7 +83,8 @@ public final class SlGraph {
   public static CompletionStage<Summary> run(ActorSystem<?> system, List<PromptSource> sources, RecordStore store,
       Constitution constitution, Models models, Settings settings, Consumer<Summary> progress) {
     Executor io = system.dispatchers().lookup(DispatcherSelector.blocking());
-    CritiquePrompts critiquePrompts = new CritiquePrompts(constitution.critiqueExamples(), false);
+    CritiquePrompts critiquePrompts = new CritiquePrompts(
+        settings.fewShot() ? constitution.critiqueExamples() : List.of(), settings.chainOfThought());
     return run(system, sources, store, constitution, critiquePrompts, models, settings, progress, io);
   }
 

@@ -39,7 +39,7 @@ class SlGraphTest {
   }
 
   private static SlGraph.Settings settings(int rounds, int parallelism, long limit) {
-    return new SlGraph.Settings(rounds, parallelism, 4, Duration.ofMillis(100), 42L, limit);
+    return new SlGraph.Settings(rounds, parallelism, 4, Duration.ofMillis(100), 42L, limit, true, false);
   }
 
   private SlGraph.Summary run(List<PromptSource> sources, RecordStore store, FakeResponder policy, FakeResponder critic,

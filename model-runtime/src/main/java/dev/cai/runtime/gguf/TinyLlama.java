@@ -22,9 +22,9 @@ public final class TinyLlama {
 
   private TinyLlama() {}
 
-  /** The tiny config: BOS = {@code <|im_start|>} (1), EOS = {@code <|im_end|>} (2), PAD = {@code <|endoftext|>} (0). */
+  /** The tiny config (context 2048, enough for critique prompts): BOS = {@code <|im_start|>} (1), EOS = {@code <|im_end|>} (2), PAD = {@code <|endoftext|>} (0). */
   public static LlamaConfig config() {
-    return new LlamaConfig(BpeVocabulary.tiny().size(), 32, 64, 2, 4, 2, 8, 10000.0, 1e-5, 128, true, 1, 2, 0);
+    return new LlamaConfig(BpeVocabulary.tiny().size(), 32, 64, 2, 4, 2, 8, 10000.0, 1e-5, 2048, true, 1, 2, 0);
   }
 
   /** Random weights for {@code config} (Gaussian, std 0.1 for matrices; norms near 1), reproducible from {@code seed}. */

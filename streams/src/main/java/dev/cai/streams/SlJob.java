@@ -1,0 +1,66 @@
+package dev.cai.streams;
+
+import dev.cai.actors.BatchingSettings;
+import dev.cai.actors.Completion;
+import dev.cai.actors.GenerateRequest;
+import dev.cai.actors.ModelActor;
+import dev.cai.actors.ModelLoading;
+import dev.cai.persistence.RecordStore;
+import dev.cai.runtime.constitution.Constitution;
+import dev.cai.runtime.generate.GenerationSettings;
+import dev.cai.runtime.model.DeviceSetting;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+
+/**
+ * One SL-CAI generation job: spawns the policy actor (and a separate critic actor when a critic model is
+ * given) and runs {@link SlGraph} over the prompt sources into the store. The actors live as long as
+ * {@code system}: terminating it stops them and closes their models.
+ */
+public final class SlJob {
+  private SlJob() {}
+
+  /**
+   * What to run.
+   *
+   * @param policyModel model that answers and revises
+   * @param criticModel model that critiques; empty = the policy model (one actor serves both)
+   * @param sampling sampling of every call (its seed is replaced per call)
+   * @param askTimeout longest wait for one model call, queueing included
+   */
+  public record Config(Path policyModel, Optional<Path> criticModel, List<PromptSource> sources, Constitution constitution,
+      GenerationSettings sampling, SlGraph.Settings graph, BatchingSettings batching, DeviceSetting device,
+      Duration askTimeout) {}
+
+  public static CompletionStage<SlGraph.Summary> run(ActorSystem<?> system, RecordStore store, Config c,
+      Consumer<SlGraph.Summary> progress) {
+    ActorRef<ModelActor.Command<GenerateRequest, Completion>> policy = spawn(system, "policy", c.policyModel(), c);
+    ActorRef<ModelActor.Command<GenerateRequest, Completion>> critic = c.criticModel()
+        .map(p -> spawn(system, "critic", p, c)).orElse(policy);
+    String policyId = modelId(c.policyModel());
+    SlGraph.Models models = new SlGraph.Models(
+        new ActorResponder(policy, c.sampling(), c.askTimeout(), system), policyId,
+        new ActorResponder(critic, c.sampling(), c.askTimeout(), system), c.criticModel().map(SlJob::modelId).orElse(policyId));
+    return SlGraph.run(system, c.sources(), store, c.constitution(), models, c.graph(), progress);
+  }
+
+  private static ActorRef<ModelActor.Command<GenerateRequest, Completion>> spawn(ActorSystem<?> system, String role,
+      Path model, Config c) {
+    return system.systemActorOf(ModelActor.<GenerateRequest, Completion>create(role,
+        () -> ModelLoading.generation(model, c.device()), c.batching()), role + "-" + System.nanoTime(), Props.empty());
+  }
+
+  /** The id recorded for a model file: its file name without the extension. */
+  static String modelId(Path model) {
+    String name = model.getFileName().toString();
+    int dot = name.lastIndexOf('.');
+    return dot > 0 ? name.substring(0, dot) : name;
+  }
+}
