@@ -9,6 +9,7 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -172,8 +173,18 @@ public final class EmbeddedModel {
             + artifact.size() + " bytes). The file was not installed.");
       }
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+      makeWorldReadable(target);
     } finally {
       Files.deleteIfExists(tmp);
+    }
+  }
+
+  /** Temporary files are created owner-only; the installed model is an ordinary read-only-for-others file. */
+  private static void makeWorldReadable(Path file) throws IOException {
+    try {
+      Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+    } catch (UnsupportedOperationException e) {
+      // not a POSIX file system: keep the default permissions
     }
   }
 

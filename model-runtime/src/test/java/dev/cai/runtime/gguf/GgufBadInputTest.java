@@ -157,7 +157,7 @@ class GgufBadInputTest {
   void shouldSurviveRandomCorruptionWithoutCrashing() throws Exception {
     byte[] original = Files.readAllBytes(good);
     java.util.Random rnd = new java.util.Random(1);
-    for (int trial = 0; trial < 200; trial++) {
+    for (int trial = 0; trial < 300; trial++) {
       byte[] bytes = original.clone();
       int headerEnd = 12000; // metadata and tensor infos of the tiny model
       for (int k = 0; k < 4; k++) {
@@ -167,9 +167,7 @@ class GgufBadInputTest {
       try {
         GgufLoader.load(bad).close();
       } catch (ModelLoadException e) {
-        assertTrue(e.getMessage().contains(bad.toString()) || e.getMessage().contains("tokenizer"), e.getMessage());
-      } catch (IllegalArgumentException e) {
-        // e.g. a corrupted merge string the tokenizer rejects; still a clear, non-fatal error
+        assertTrue(e.getMessage().contains(bad.toString()), e.getMessage());
       }
     }
     try (RandomAccessFile f = new RandomAccessFile(bad.toFile(), "r")) {

@@ -120,6 +120,19 @@ class GgufLoaderTest {
   }
 
   @Test
+  void shouldReadVersion2Files() throws Exception {
+    Path file = dir.resolve("v2.gguf");
+    ModelWeights written = TinyLlama.write(file, 11, GgmlType.F32);
+    byte[] bytes = java.nio.file.Files.readAllBytes(file);
+    bytes[4] = 2; // version field (little-endian uint32 after the magic); v2 and v3 share the layout
+    java.nio.file.Files.write(file, bytes);
+    GgufFile f = GgufFile.read(file);
+    assertEquals(2, f.version());
+    assertArrayEquals(written.require(TensorNames.qProj(1)).data(),
+        GgufLoader.weights(f, TinyLlama.config()).get(TensorNames.qProj(1)).data());
+  }
+
+  @Test
   void shouldRoundTripTypedMetadataAndCustomAlignment() throws Exception {
     Path file = dir.resolve("meta.gguf");
     new GgufWriter(64)

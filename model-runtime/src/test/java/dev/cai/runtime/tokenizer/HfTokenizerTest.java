@@ -103,6 +103,32 @@ class HfTokenizerTest {
   }
 
   @Test
+  void shouldBuildWorkingTokenizersForEveryKnownPreTokenizer() {
+    for (String pre : new String[] {"default", "gpt2", "smollm", "starcoder", "llama-bpe", "llama3", "qwen2"}) {
+      String json = BpeTokenizerJson.build(VOCAB.tokens(), VOCAB.tokenTypes(), VOCAB.merges(), pre);
+      try (HfTokenizer tok = HfTokenizer.fromJson(json, HfTokenizer.SpecialTokens.NONE, pre)) {
+        String text = "<|im_start|>user\nIt's 2024: the cat, 🚀!<|im_end|>";
+        int[] ids = tok.encode(text);
+        assertEquals(1, ids[0], pre);
+        assertEquals(2, ids[ids.length - 1], pre);
+        assertEquals(text, tok.decode(ids, false), pre);
+      }
+    }
+    assertThrows(IllegalArgumentException.class,
+        () -> BpeTokenizerJson.build(VOCAB.tokens(), VOCAB.tokenTypes(), VOCAB.merges(), "made-up"));
+  }
+
+  @Test
+  void shouldRespellTokensOutsideTheByteAlphabet() {
+    assertEquals("Ġ", String.valueOf(ByteLevel.charOf(' ')));
+    assertEquals("Ċ", String.valueOf(ByteLevel.charOf('\n')));
+    assertEquals("Ã©", ByteLevel.spell("é"));
+    assertTrue(ByteLevel.isSpelled("ĠtheĊ"));
+    assertEquals(' ', ByteLevel.byteOf('Ġ'));
+    assertEquals(-1, ByteLevel.byteOf('€'));
+  }
+
+  @Test
   void shouldRejectOutOfRangeDecodeIds() {
     try (HfTokenizer tok = tiny()) {
       assertThrows(IllegalArgumentException.class, () -> tok.decode(new int[] {VOCAB.size()}, false));
