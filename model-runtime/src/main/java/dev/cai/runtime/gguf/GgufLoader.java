@@ -96,7 +96,7 @@ public final class GgufLoader {
           file.tensor("output.weight").isEmpty(),
           tokenId(file, "tokenizer.ggml.bos_token_id", vocab),
           eos,
-          pad == eos ? -1 : pad);
+          HfTokenizer.SpecialTokens.distinctPad(pad, eos));
     } catch (IllegalArgumentException e) {
       throw new ModelLoadException("Metadata of " + file.path() + ": " + e.getMessage(), e);
     }
@@ -224,7 +224,7 @@ public final class GgufLoader {
     int eos = tokenId(file, "tokenizer.ggml.eos_token_id", vocab);
     int pad = tokenId(file, "tokenizer.ggml.padding_token_id", vocab);
     HfTokenizer.SpecialTokens specials = new HfTokenizer.SpecialTokens(
-        tokenId(file, "tokenizer.ggml.bos_token_id", vocab), eos, pad == eos ? -1 : pad);
+        tokenId(file, "tokenizer.ggml.bos_token_id", vocab), eos, HfTokenizer.SpecialTokens.distinctPad(pad, eos));
     return HfTokenizer.fromJson(BpeTokenizerJson.build(tokens, types, merges, pre), specials,
         "tokenizer of " + file.path());
   }

@@ -80,7 +80,7 @@ class HfTokenizerTest {
     String json = BpeTokenizerJson.build(VOCAB.tokens(), VOCAB.tokenTypes(), VOCAB.merges(), "gpt2");
     Files.writeString(dir.resolve("tokenizer.json"), json, StandardCharsets.UTF_8);
     Files.writeString(dir.resolve("tokenizer_config.json"),
-        "{\"bos_token\":\"<|im_start|>\",\"eos_token\":{\"content\":\"<|im_end|>\"},\"pad_token\":null}");
+        "{\"bos_token\":\"<|im_start|>\",\"eos_token\":{\"content\":\"<|im_end|>\"},\"pad_token\":\"<|im_end|>\"}");
     try (HfTokenizer tok = HfTokenizer.load(dir)) {
       assertEquals(1, tok.bosTokenId());
       assertEquals(2, tok.eosTokenId());
