@@ -119,7 +119,7 @@ public final class GgufFile {
     long kvCount = r.u64("metadata count");
     // every tensor info takes >= 24 bytes and every key/value >= 12: reject absurd counts before allocating
     if (tensorCount < 0 || tensorCount > size / 24 || kvCount < 0 || kvCount > size / 12) {
-      throw new ModelLoadException("Corrupt GGUF header in " + path + ": " + tensorCount + " tensors and "
+      throw new ModelLoadException("Corrupt or truncated GGUF header in " + path + ": " + tensorCount + " tensors and "
           + kvCount + " metadata entries cannot fit in " + size + " bytes");
     }
     Map<String, Object> metadata = new LinkedHashMap<>();
@@ -247,9 +247,15 @@ public final class GgufFile {
     return has(key) ? integer(key) : defaultValue;
   }
 
-  /** A required number (integer or floating point) as a double. */
+  /**
+   * A required number (integer or floating point) as a double; a float32 becomes the double of its shortest
+   * decimal form (1e-5f gives 1.0E-5, not 9.99999974E-6).
+   */
   public double number(String key) {
     Object v = require(key);
+    if (v instanceof Float f) {
+      return Double.parseDouble(Float.toString(f));
+    }
     if (v instanceof Number n) {
       return n.doubleValue();
     }
@@ -408,7 +414,7 @@ public final class GgufFile {
       long len = u64("length of " + what);
       if (len < 0 || len > size - consumed) {
         throw new ModelLoadException("Corrupt GGUF file " + path + ": " + what + " has length " + len
-            + " at byte " + consumed + ", beyond the end of the file");
+            + " at byte " + consumed + ", beyond the end of the file (truncated or corrupt)");
       }
       ensure((int) len, what);
       byte[] bytes = new byte[(int) len];
@@ -465,7 +471,7 @@ public final class GgufFile {
       long count = u64("length of " + key);
       if (count < 0 || count > size - consumed) {
         throw new ModelLoadException("Corrupt GGUF file " + path + ": array " + key + " claims " + count
-            + " elements, more than the file can hold");
+            + " elements, more than the file can hold (truncated or corrupt)");
       }
       List<Object> list = new ArrayList<>((int) count);
       for (long i = 0; i < count; i++) {

@@ -11,7 +11,10 @@ import dev.cai.runtime.weights.TensorNames;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -29,6 +32,7 @@ import org.slf4j.LoggerFactory;
 public final class GgufLoader {
   private static final Logger LOG = LoggerFactory.getLogger(GgufLoader.class);
   private static final Pattern BLOCK = Pattern.compile("blk\\.(\\d+)\\.(.+)");
+  private static final Pattern HF_LAYER = Pattern.compile("model\\.layers\\.(\\d+)\\.(.+)");
   private static final Map<String, String> BLOCK_SUFFIXES = Map.of(
       "attn_norm.weight", "input_layernorm.weight",
       "attn_q.weight", "self_attn.q_proj.weight",
@@ -92,7 +96,7 @@ public final class GgufLoader {
           file.tensor("output.weight").isEmpty(),
           tokenId(file, "tokenizer.ggml.bos_token_id", vocab),
           eos,
-          pad == eos ? -1 : pad);
+          HfTokenizer.SpecialTokens.distinctPad(pad, eos));
     } catch (IllegalArgumentException e) {
       throw new ModelLoadException("Metadata of " + file.path() + ": " + e.getMessage(), e);
     }
@@ -120,6 +124,7 @@ public final class GgufLoader {
   public static Map<String, HostTensor> weights(GgufFile file, LlamaConfig config) {
     Map<String, long[]> expected = expectedShapes(config);
     List<GgufFile.TensorInfo> wanted = new ArrayList<>();
+    Set<String> found = new HashSet<>();
     for (GgufFile.TensorInfo t : file.tensors()) {
       Optional<String> name = canonicalName(t.name());
       if (name.isEmpty() || !expected.containsKey(name.get())) {
@@ -132,9 +137,10 @@ public final class GgufLoader {
             + " has shape " + Arrays.toString(t.shape()) + " but the metadata implies " + Arrays.toString(want));
       }
       wanted.add(t);
+      found.add(name.get());
     }
     for (String name : expected.keySet()) {
-      if (wanted.stream().noneMatch(t -> canonicalName(t.name()).orElseThrow().equals(name))) {
+      if (!found.contains(name)) {
         throw new ModelLoadException("Missing tensor '" + ggufName(name) + "' (" + name + ") in " + file.path());
       }
     }
@@ -218,13 +224,13 @@ public final class GgufLoader {
     int eos = tokenId(file, "tokenizer.ggml.eos_token_id", vocab);
     int pad = tokenId(file, "tokenizer.ggml.padding_token_id", vocab);
     HfTokenizer.SpecialTokens specials = new HfTokenizer.SpecialTokens(
-        tokenId(file, "tokenizer.ggml.bos_token_id", vocab), eos, pad == eos ? -1 : pad);
+        tokenId(file, "tokenizer.ggml.bos_token_id", vocab), eos, HfTokenizer.SpecialTokens.distinctPad(pad, eos));
     return HfTokenizer.fromJson(BpeTokenizerJson.build(tokens, types, merges, pre), specials,
         "tokenizer of " + file.path());
   }
 
   private static Map<String, long[]> expectedShapes(LlamaConfig c) {
-    Map<String, long[]> m = new java.util.LinkedHashMap<>();
+    Map<String, long[]> m = new LinkedHashMap<>();
     long hidden = c.hiddenSize();
     long q = (long) c.numHeads() * c.headDim();
     long kv = (long) c.numKvHeads() * c.headDim();
@@ -258,7 +264,7 @@ public final class GgufLoader {
     if (canonical.equals(TensorNames.LM_HEAD)) {
       return "output.weight";
     }
-    Matcher m = Pattern.compile("model\\.layers\\.(\\d+)\\.(.+)").matcher(canonical);
+    Matcher m = HF_LAYER.matcher(canonical);
     if (m.matches()) {
       for (Map.Entry<String, String> e : BLOCK_SUFFIXES.entrySet()) {
         if (e.getValue().equals(m.group(2))) {
