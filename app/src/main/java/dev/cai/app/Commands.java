@@ -7,5 +7,7 @@ final class Commands {
   private Commands() {}
 
   static void register(CommandLine root) {
+    root.addSubcommand(new ModelCommand());
+    root.addSubcommand(new GenerateCommand());
   }
 }
