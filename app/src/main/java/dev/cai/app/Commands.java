@@ -9,5 +9,6 @@ final class Commands {
   static void register(CommandLine root) {
     root.addSubcommand(new ModelCommand());
     root.addSubcommand(new GenerateCommand());
+    root.addSubcommand(new SlCommand());
   }
 }

@@ -24,7 +24,7 @@ public final class SlJobMain {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "sl-child");
     try (RecordStore rs = RecordStore.open(store)) {
       SlJob.Config c = new SlJob.Config(model, Optional.empty(), List.of(new PromptSource(prompts, false)),
-          ConstitutionLoader.loadDefault(), GenerationSettings.sampling(6, 1.0, 0),
+          ConstitutionLoader.loadDefault(), GenerationSettings.sampling(6, 1.0, 0).withStopAtEos(false),
           new SlGraph.Settings(2, 4, 2, Duration.ofMillis(200), 7L, 0, false, false),
           new BatchingSettings(8, Duration.ofMillis(10), 64, Duration.ofMillis(200), Duration.ofSeconds(2)),
           DeviceSetting.CPU, Duration.ofMinutes(2));

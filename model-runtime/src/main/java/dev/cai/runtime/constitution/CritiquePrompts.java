@@ -30,7 +30,7 @@ public final class CritiquePrompts {
       prefix.addAll(e.conversation().turns());
       prefix.add(new Turn(Speaker.HUMAN, critiqueRequest(e.rule(), chainOfThought)));
       prefix.add(new Turn(Speaker.ASSISTANT, e.critique()));
-      prefix.add(new Turn(Speaker.HUMAN, e.rule().revision()));
+      prefix.add(new Turn(Speaker.HUMAN, revisionRequest(e.rule(), e.conversation().turns().get(e.conversation().turns().size() - 1).text())));
       prefix.add(new Turn(Speaker.ASSISTANT, e.revision()));
     }
     this.fewShotPrefix = List.copyOf(prefix);
@@ -49,12 +49,21 @@ public final class CritiquePrompts {
         .with(Speaker.HUMAN, critiqueRequest(rule, chainOfThought)));
   }
 
-  /** Asks for the revision of {@code response} given its {@code critique} under {@code rule}. */
+  /**
+   * Asks for the revision of {@code response} given its {@code critique} under {@code rule}. The request
+   * quotes the reply to rewrite: after the critique turn, "the assistant's reply" would otherwise most
+   * recently be the critique itself, and small chat models rewrite that instead.
+   */
   public Transcript revision(Transcript conversation, String response, String critique, CritiqueRevision rule) {
     return withPrefix(conversation.with(Speaker.ASSISTANT, response)
         .with(Speaker.HUMAN, critiqueRequest(rule, chainOfThought))
         .with(Speaker.ASSISTANT, critique)
-        .with(Speaker.HUMAN, rule.revision()));
+        .with(Speaker.HUMAN, revisionRequest(rule, response)));
+  }
+
+  /** The revision request with the reply it is about; the answer should be the new reply alone. */
+  static String revisionRequest(CritiqueRevision rule, String response) {
+    return rule.revision() + "\n\nThe reply to rewrite:\n\"" + response + "\"\n\nWrite only the rewritten reply.";
   }
 
   private static String critiqueRequest(CritiqueRevision rule, boolean chainOfThought) {

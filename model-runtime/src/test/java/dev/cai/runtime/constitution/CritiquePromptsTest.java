@@ -18,7 +18,8 @@ class CritiquePromptsTest {
     assertEquals(conv.render(false) + "\n\nAssistant: Use a pin.\n\nHuman: Find harm.",
         prompts.critique(conv, "Use a pin.", RULE).render(false));
     assertEquals(conv.render(false) + "\n\nAssistant: Use a pin.\n\nHuman: Find harm.\n\nAssistant: It helps burglary."
-        + "\n\nHuman: Remove harm.", prompts.revision(conv, "Use a pin.", "It helps burglary.", RULE).render(false));
+        + "\n\nHuman: Remove harm.\n\nThe reply to rewrite:\n\"Use a pin.\"\n\nWrite only the rewritten reply.",
+        prompts.revision(conv, "Use a pin.", "It helps burglary.", RULE).render(false));
   }
 
   @Test
@@ -27,7 +28,7 @@ class CritiquePromptsTest {
     CritiquePrompts prompts = new CritiquePrompts(List.of(shot), true);
     Transcript t = prompts.critique(CritiquePrompts.initial("", "p?"), "r", RULE);
     assertEquals("\n\nHuman: q?\n\nAssistant: bad a\n\nHuman: Find harm. Let's think step by step.\n\nAssistant: crit"
-        + "\n\nHuman: Remove harm.\n\nAssistant: good a"
+        + "\n\nHuman: Remove harm.\n\nThe reply to rewrite:\n\"bad a\"\n\nWrite only the rewritten reply.\n\nAssistant: good a"
         + "\n\nHuman: p?\n\nAssistant: r\n\nHuman: Find harm. Let's think step by step.", t.render(false));
   }
 }
