@@ -13,13 +13,21 @@ public final class ModelLoading {
   /** A generation model from a GGUF file, on {@code device}. */
   public static GenerationModel generation(Path path, DeviceSetting device) {
     GgufModel loaded = GgufLoader.load(path);
-    LlamaModel model;
+    return new GenerationModel(model(loaded, device), loaded.tokenizer(), loaded.chatTemplate(), loaded.modelId());
+  }
+
+  /** An AI-feedback labeler from a GGUF file, on {@code device}. */
+  public static FeedbackModel feedback(Path path, DeviceSetting device) {
+    GgufModel loaded = GgufLoader.load(path);
+    return new FeedbackModel(model(loaded, device), loaded.tokenizer(), loaded.modelId());
+  }
+
+  private static LlamaModel model(GgufModel loaded, DeviceSetting device) {
     try {
-      model = LlamaModel.create(loaded.weights(), device);
+      return LlamaModel.create(loaded.weights(), device);
     } catch (RuntimeException e) {
       loaded.close();
       throw e;
     }
-    return new GenerationModel(model, loaded.tokenizer(), loaded.chatTemplate(), loaded.modelId());
   }
 }
