@@ -1,0 +1,10 @@
+package dev.cai.streams;
+
+import dev.cai.actors.OptionScores;
+import java.util.concurrent.CompletionStage;
+
+/** Scores the answer options after a labeling context: in production an ask to the feedback actor. */
+@FunctionalInterface
+public interface OptionScorer {
+  CompletionStage<OptionScores> score(String context, String optionA, String optionB);
+}
