@@ -10,5 +10,6 @@ final class Commands {
     root.addSubcommand(new ModelCommand());
     root.addSubcommand(new GenerateCommand());
     root.addSubcommand(new SlCommand());
+    root.addSubcommand(new LabelCommand());
   }
 }

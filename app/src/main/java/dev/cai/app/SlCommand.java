@@ -9,7 +9,6 @@ import dev.cai.runtime.constitution.Constitution;
 import dev.cai.runtime.constitution.ConstitutionLoader;
 import dev.cai.runtime.generate.GenerationSettings;
 import dev.cai.streams.BuiltinPrompts;
-import dev.cai.streams.PromptReader;
 import dev.cai.streams.PromptSource;
 import dev.cai.streams.SlExport;
 import dev.cai.streams.SlGraph;
@@ -108,7 +107,7 @@ final class SlCommand {
       ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "cai", conf);
       long t0 = System.nanoTime();
       try (RecordStore store = RecordStore.open(out.resolve("store"))) {
-        long pending = pending(sources, store, limit);
+        long pending = PendingPrompts.count(sources, store, limit);
         err.printf("SL-CAI: %d prompts to go (%d rounds, constitution %s %s), model %s, run %s%n", pending, graph.rounds(),
             c.name(), c.contentSha256().substring(0, 12), job.policyModel().getFileName(), out);
         ProgressLine bar = new ProgressLine(err, "prompts", pending);
@@ -128,19 +127,6 @@ final class SlCommand {
         system.terminate();
         system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
       }
-    }
-
-    /** Prompts left in the sources after their committed offsets (for the progress bar). */
-    private static long pending(List<PromptSource> sources, RecordStore store, long limit) {
-      long n = 0;
-      for (PromptSource ps : sources) {
-        try (PromptReader r = PromptReader.open(ps.file(), store.resumeOffset(ps.id()), ps.helpful())) {
-          while (r.hasNext() && (limit == 0 || r.next().getSourceOffset() <= limit)) {
-            n++;
-          }
-        }
-      }
-      return n;
     }
 
     private static <T> T or(T option, T fallback) {

@@ -199,7 +199,8 @@ public final class LabelGraph {
         .setPrompt(prompt).setResponseA(pair[0]).setResponseB(pair[1])
         .setPrincipleId(principles.get(0).id()).setPA(p).setPAForward(forward).setPASwapped(swapped)
         .setChainOfThought(reasoning.toString())
-        .setLabelerModelId(models.feedbackModelId()).setPolicyVersion(settings.policyVersion())
+        .setLabelerModelId(models.feedbackModelId()).setPolicyModelId(models.policyModelId())
+        .setPolicyVersion(settings.policyVersion())
         .setConstitution(constitution.ref()).setCreatedAtMs(System.currentTimeMillis());
     if (principles.size() > 1) {
       principles.forEach(pr -> c.addEnsemblePrincipleIds(pr.id()));

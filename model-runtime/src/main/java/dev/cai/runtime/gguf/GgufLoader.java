@@ -52,11 +52,14 @@ public final class GgufLoader {
     LlamaConfig config = config(file);
     Map<String, HostTensor> tensors = weights(file, config);
     HfTokenizer tokenizer = tokenizer(file);
-    String template = file.has("tokenizer.chat_template") ? file.string("tokenizer.chat_template") : null;
     String name = path.getFileName().toString();
     String id = name.endsWith(".gguf") ? name.substring(0, name.length() - 5) : name;
-    return new GgufModel(new ModelWeights(config, tensors, path.toString()), tokenizer,
-        ChatTemplate.fromJinja(template), id);
+    return new GgufModel(new ModelWeights(config, tensors, path.toString()), tokenizer, chatTemplate(file), id);
+  }
+
+  /** The chat format named by the file's {@code tokenizer.chat_template} (the plain transcript when it has none). */
+  public static ChatTemplate chatTemplate(GgufFile file) {
+    return ChatTemplate.fromJinja(file.has("tokenizer.chat_template") ? file.string("tokenizer.chat_template") : null);
   }
 
   /** The Llama config described by the metadata of {@code file}, checked against its tensor shapes. */

@@ -1,0 +1,23 @@
+package dev.cai.app;
+
+import dev.cai.persistence.RecordStore;
+import dev.cai.streams.PromptReader;
+import dev.cai.streams.PromptSource;
+import java.util.List;
+
+/** Prompts left in sources after their committed offsets, for progress bars. */
+final class PendingPrompts {
+  private PendingPrompts() {}
+
+  static long count(List<PromptSource> sources, RecordStore store, long limit) {
+    long n = 0;
+    for (PromptSource ps : sources) {
+      try (PromptReader r = PromptReader.open(ps.file(), store.resumeOffset(ps.id()), ps.helpful())) {
+        while (r.hasNext() && (limit == 0 || r.next().getSourceOffset() <= limit)) {
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+}
