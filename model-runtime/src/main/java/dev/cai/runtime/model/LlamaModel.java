@@ -10,7 +10,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.AbstractBlock;
-import ai.djl.nn.Activation;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
@@ -52,9 +51,13 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
   private NDManager inferenceManager;
   private InferenceWeights inference;
 
-  /** Weights of one decoder layer with q|k|v and gate|up fused along the output dimension. */
+  /**
+   * Weights of one decoder layer with q|k|v and gate|up fused along the output dimension. In the inference
+   * form the RMSNorm weights are folded into the columns of the next projection (norm fields null) and the
+   * 1/√d attention scale into the q rows ({@code scoreScale} 1).
+   */
   private record LayerWeights(NDArray inputNorm, NDArray qkv, NDArray o, NDArray postNorm, NDArray gateUp,
-      NDArray down) {}
+      NDArray down, float scoreScale) {}
 
   /** Gradient-free views of every weight used by the inference paths. */
   private record InferenceWeights(NDArray embed, List<LayerWeights> layers, NDArray finalNorm, NDArray lmHead) {}
@@ -181,7 +184,7 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
     NDManager scratch = inputIds.getManager();
     List<LayerWeights> layers = new ArrayList<>(config.numLayers());
     for (int i = 0; i < config.numLayers(); i++) {
-      layers.add(fuse(i, scratch, false));
+      layers.add(fuse(i, scratch));
     }
     checkLength(inputIds.getShape().get(1));
     return hidden(inputIds, positionIds(attentionMask), attentionBias(attentionMask),
@@ -287,21 +290,25 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
     long tk = k.getShape().get(2);
     // Grouped-query attention without repeating k/v: the g query heads of one kv head become g*S rows.
     NDArray q = qAndK.get(0).reshape(b, s, nkv, g, d).transpose(0, 2, 3, 1, 4).reshape(b, nkv, g * s, d);
-    NDArray probs = q.matMul(k.transpose(0, 1, 3, 2)).mul(attnScale)
-        .reshape(b, nkv, g, s, tk).add(bias).softmax(-1).reshape(b, nkv, g * s, tk);
+    NDArray scores = q.matMul(k.transpose(0, 1, 3, 2));
+    if (w.scoreScale() != 1f) {
+      scores = scores.mul(w.scoreScale());
+    }
+    NDArray probs = scores.reshape(b, nkv, g, s, tk).add(bias).softmax(-1).reshape(b, nkv, g * s, tk);
     NDArray ctx = probs.matMul(v).reshape(b, nkv, g, s, d).transpose(0, 3, 1, 2, 4).reshape(b, s, (long) nq * d);
     x = x.add(linear(ctx, w.o()));
 
     // SwiGLU MLP: gate|up in one matmul.
     NDList gateUp = linear(rmsNorm(x, w.postNorm()), w.gateUp()).split(2, 2);
-    NDArray act = Activation.swish(gateUp.get(0), 1f).mul(gateUp.get(1));
+    NDArray gate = gateUp.get(0);
+    NDArray act = gate.mul(gate.getNDArrayInternal().sigmoid()).mul(gateUp.get(1)); // silu(gate) · up
     return x.add(linear(act, w.down()));
   }
 
-  /** RMSNorm: x · rsqrt(mean(x²) + eps) · w. */
+  /** RMSNorm: x · rsqrt(mean(x²) + eps) · w; a null {@code weight} means it was folded into the next matmul. */
   private NDArray rmsNorm(NDArray x, NDArray weight) {
-    NDArray inv = x.square().mean(new int[] {-1}, true).add((float) config.rmsNormEps()).pow(-0.5f);
-    return x.mul(inv).mul(weight);
+    NDArray normed = x.mul(x.square().mean(new int[] {-1}, true).add((float) config.rmsNormEps()).pow(-0.5f));
+    return weight == null ? normed : normed.mul(weight);
   }
 
   /** RoPE, HF rotate_half form: x·cos + rotate_half(x)·sin = x·cos + swap_halves(x)·[-sin₁, sin₂]. */
@@ -344,14 +351,36 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
     return new float[][] {cos, sin};
   }
 
-  private LayerWeights fuse(int i, NDManager target, boolean detach) {
+  /** Training form: differentiable concatenations of the live parameters, attached to {@code target}. */
+  private LayerWeights fuse(int i, NDManager target) {
     return new LayerWeights(
-        view(TensorNames.inputNorm(i), target, detach),
-        concat(target, detach, TensorNames.qProj(i), TensorNames.kProj(i), TensorNames.vProj(i)),
-        view(TensorNames.oProj(i), target, detach),
-        view(TensorNames.postAttentionNorm(i), target, detach),
-        concat(target, detach, TensorNames.gateProj(i), TensorNames.upProj(i)),
-        view(TensorNames.downProj(i), target, detach));
+        param(TensorNames.inputNorm(i)),
+        concat(target, false, TensorNames.qProj(i), TensorNames.kProj(i), TensorNames.vProj(i)),
+        param(TensorNames.oProj(i)),
+        param(TensorNames.postAttentionNorm(i)),
+        concat(target, false, TensorNames.gateProj(i), TensorNames.upProj(i)),
+        param(TensorNames.downProj(i)),
+        attnScale);
+  }
+
+  /**
+   * Inference form, gradient-free: W_qkv' = [W_q/√d; W_k; W_v]·diag(w_in), W_gu' = [W_g; W_u]·diag(w_post),
+   * so that linear(x/rms(x), W') = linear(rmsNorm(x, w), W) with the scale already applied to q.
+   */
+  private LayerWeights fold(int i, NDManager target) {
+    long q = (long) config.numHeads() * config.headDim();
+    long h = config.hiddenSize();
+    NDArray qkv = concat(target, true, TensorNames.qProj(i), TensorNames.kProj(i), TensorNames.vProj(i));
+    qkv.set(new NDIndex("0:{}, :", q), a -> a.mul(attnScale));
+    NDArray inNorm = view(TensorNames.inputNorm(i), target, true).reshape(1, h);
+    NDArray postNorm = view(TensorNames.postAttentionNorm(i), target, true).reshape(1, h);
+    NDArray gateUp = concat(target, true, TensorNames.gateProj(i), TensorNames.upProj(i));
+    NDArray qkvFolded = qkv.mul(inNorm);
+    NDArray gateUpFolded = gateUp.mul(postNorm);
+    qkv.close(); // only the folded copies are kept
+    gateUp.close();
+    return new LayerWeights(null, qkvFolded, view(TensorNames.oProj(i), target, true), null, gateUpFolded,
+        view(TensorNames.downProj(i), target, true), 1f);
   }
 
   private NDArray view(String name, NDManager target, boolean detach) {
@@ -378,7 +407,7 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
       NDManager m = manager.newSubManager();
       List<LayerWeights> layers = new ArrayList<>(config.numLayers());
       for (int i = 0; i < config.numLayers(); i++) {
-        layers.add(fuse(i, m, true));
+        layers.add(fold(i, m));
       }
       inference = new InferenceWeights(view(TensorNames.EMBED_TOKENS, m, true), List.copyOf(layers),
           view(TensorNames.FINAL_NORM, m, true), view(lmHeadName(), m, true));
