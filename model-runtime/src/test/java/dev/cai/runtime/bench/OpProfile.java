@@ -24,6 +24,13 @@ public final class OpProfile {
       time("linear qkv 2d", () -> lin(x2, wqkv));
       time("matmul qkv 2d transpose", () -> x2.matMul(wqkv.transpose()));
       time("linear gateUp", () -> lin(x, wgu));
+      NDArray wguT = wgu.transpose().duplicate();
+      NDArray x2d = x.reshape(b, 576);
+      time("matmul gateUp pretransposed", () -> x2d.matMul(wguT));
+      time("linear gateUp 2d", () -> lin(x2d, wgu));
+      NDArray x256 = m.randomUniform(-1, 1, new Shape(256, 576));
+      time("linear gateUp M=256", () -> lin(x256, wgu));
+      time("matmul gateUp M=256 pretransposed", () -> x256.matMul(wguT));
       time("linear down", () -> lin(xd, wd));
       time("linear lmhead", () -> lin(x, wl));
       time("cache set", () -> { cache.set(new NDIndex(":, :, {}:{}", 70, 71), kNew); return cache; });

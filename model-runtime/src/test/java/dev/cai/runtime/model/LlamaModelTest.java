@@ -136,6 +136,49 @@ class LlamaModelTest {
   }
 
   @Test
+  void shouldLoadWeightsIntoParametersThatRequireGradients() {
+    try (LlamaModel model = LlamaModel.create(TinyModels.weights(1), Device.cpu());
+        LlamaModel reference = LlamaModel.create(TinyModels.weights(2), Device.cpu());
+        NDManager m = model.manager().newSubManager()) {
+      model.namedParameters().values().forEach(p -> p.setRequiresGradient(true));
+      model.loadWeights(TinyModels.weights(2));
+      float[] got = model.inferenceHidden(ids(m, TOKENS), ones(m, 1, TOKENS.length)).toFloatArray();
+      float[] want = reference.inferenceHidden(ids(m, TOKENS), ones(m, 1, TOKENS.length)).toFloatArray();
+      assertArrayEquals(want, got, 0f);
+    }
+  }
+
+  @Test
+  void shouldUseInPlaceParameterUpdatesAfterParametersUpdated() {
+    try (LlamaModel model = LlamaModel.create(TinyModels.weights(1), Device.cpu());
+        NDManager m = model.manager().newSubManager()) {
+      float[] before = model.inferenceHidden(ids(m, TOKENS), ones(m, 1, TOKENS.length)).toFloatArray();
+      // An optimizer step in place: w ← 1.5·w on one projection.
+      model.namedParameters().get(TensorNames.upProj(1)).muli(1.5f);
+      float[] stale = model.inferenceHidden(ids(m, TOKENS), ones(m, 1, TOKENS.length)).toFloatArray();
+      assertArrayEquals(before, stale, 0f);
+      model.parametersUpdated();
+      float[] after = model.inferenceHidden(ids(m, TOKENS), ones(m, 1, TOKENS.length)).toFloatArray();
+      float[] training = model.forwardHidden(ids(m, TOKENS), ones(m, 1, TOKENS.length)).toFloatArray();
+      assertClose(training, after, 1e-5, "inference after update");
+      assertTrue(Math.abs(after[0] - before[0]) + Math.abs(after[40] - before[40]) > 1e-4);
+    }
+  }
+
+  @Test
+  void shouldRunAsADjlBlock() {
+    try (LlamaModel model = LlamaModel.create(TinyModels.weights(1), Device.cpu());
+        NDManager m = model.manager().newSubManager()) {
+      ai.djl.ndarray.NDList out = model.forward(new ai.djl.training.ParameterStore(m, false),
+          new ai.djl.ndarray.NDList(ids(m, TOKENS), ones(m, 1, TOKENS.length)), false);
+      assertEquals(new Shape(1, TOKENS.length, 64), out.get(0).getShape());
+      assertEquals(new Shape(1, TOKENS.length, 32), out.get(1).getShape());
+      assertEquals(model.getOutputShapes(new Shape[] {new Shape(1, TOKENS.length)})[0], out.get(0).getShape());
+      assertEquals(LlamaTensorLayout.expectedShapes(model.config()).size(), model.getParameters().size());
+    }
+  }
+
+  @Test
   void shouldRejectWeightsOfAnotherConfigOnLoad() {
     try (LlamaModel model = LlamaModel.create(TinyModels.weights(1), Device.cpu())) {
       ModelWeights other = TinyModels.weights(TinyModels.config(false), 1);
