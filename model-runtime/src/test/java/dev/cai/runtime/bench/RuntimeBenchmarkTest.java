@@ -12,7 +12,7 @@ class RuntimeBenchmarkTest {
   @Test
   void shouldMeasurePositiveThroughputsOnATinyModel() {
     RuntimeBenchmark.Result r = RuntimeBenchmark.run(TinyModels.weights(1), DeviceSetting.CPU,
-        new RuntimeBenchmark.Settings(8, 4, 2));
+        new RuntimeBenchmark.Settings(8, 4, 2, 1));
     assertEquals("cpu()", r.device());
     for (double v : new double[] {r.matmulGflops(), r.prefillTokensPerSecond(), r.decodeTokensPerSecondBatch1(),
         r.decodeTokensPerSecondBatch8(), r.decodeTokensPerSecondBatch32()}) {
@@ -24,7 +24,7 @@ class RuntimeBenchmarkTest {
   @Test
   void shouldRejectDegenerateSettings() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> new RuntimeBenchmark.Settings(8, 1, 2));
-    assertEquals("Benchmark needs promptLength > 0, newTokens >= 2, prefillBatch > 0; got 8, 1, 2", e.getMessage());
+        () -> new RuntimeBenchmark.Settings(8, 1, 2, 1));
+    assertEquals("Benchmark needs promptLength > 0, newTokens >= 2, prefillBatch > 0, repeats > 0; got 8, 1, 2, 1", e.getMessage());
   }
 }
