@@ -38,6 +38,11 @@ import java.util.Map;
 public final class LlamaModel extends AbstractBlock implements AutoCloseable {
   /** Additive attention bias of a masked key: exp(-1e9 - max) is exactly 0 in float32. */
   public static final float MASKED = -1e9f;
+  /**
+   * Most attention scores (batch × heads × queries × keys floats) one forward should materialise; callers
+   * split long inputs into chunks of queries (generation prefill) or rows (scoring) to stay under it.
+   */
+  public static final long ATTENTION_SCORE_BUDGET = 1L << 25;
   private static final int MAX_ROPE_TABLE = 32_768;
 
   private final LlamaConfig config;
@@ -150,12 +155,21 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
   }
 
   /** Drops the fused inference weights; the next inference call rebuilds them from the parameters. */
-  public void parametersUpdated() {
+  public synchronized void parametersUpdated() {
     if (inferenceManager != null) {
       inferenceManager.close();
       inferenceManager = null;
       inference = null;
     }
+  }
+
+  /**
+   * Units (at least 1) per forward that keep attention scores within {@code budget} floats when each unit costs
+   * {@code perUnit} scores per head (a query over {@code batch × keys} keys, or a row of T × T).
+   */
+  public int chunkWithinBudget(long perUnit, long budget) {
+    long perUnitAllHeads = perUnit * config.numHeads();
+    return (int) Math.max(1, Math.min(Integer.MAX_VALUE, budget / perUnitAllHeads));
   }
 
   /** A key/value cache for {@code batchSize} sequences of up to {@code capacity} positions. */
@@ -213,18 +227,25 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
   }
 
   /**
-   * One cached step: runs {@code inputIds} [B, S] at {@code positionIds} [B, S] with additive
-   * {@code attentionBias} [B, 1, 1, S, cache.length() + S], appends their keys/values to {@code cache} and
-   * returns the logits of the last position [B, vocab]. Results live in the manager of {@code inputIds}.
+   * Cached forward of new positions: runs {@code inputIds} [B, S] at {@code positionIds} [B, S] with additive
+   * {@code attentionBias} [B, 1, 1, S, cache.length() + S] (see {@link #attentionBias(NDArray, int)}), appends
+   * their keys/values to {@code cache} and returns their final hidden states [B, S, hidden]. Results live in the
+   * manager of {@code inputIds}.
    */
-  public NDArray decodeStep(NDArray inputIds, NDArray positionIds, NDArray attentionBias, KvCache cache) {
+  public NDArray forwardCached(NDArray inputIds, NDArray positionIds, NDArray attentionBias, KvCache cache) {
     InferenceWeights w = inferenceWeights();
-    long s = inputIds.getShape().get(1);
-    cache.ensureRoom((int) s);
+    int s = (int) inputIds.getShape().get(1);
+    cache.ensureRoom(s);
     NDArray h = hidden(inputIds, positionIds, attentionBias, w.embed(), w.layers(), w.finalNorm(), cache);
-    cache.advance((int) s);
-    NDArray last = s == 1 ? h : h.get(new NDIndex(":, -1:, :"));
-    return linear(last, w.lmHead()).squeeze(1);
+    cache.advance(s);
+    return h;
+  }
+
+  /** {@link #forwardCached} followed by the LM head on the last position only: logits [B, vocab]. */
+  public NDArray decodeStep(NDArray inputIds, NDArray positionIds, NDArray attentionBias, KvCache cache) {
+    NDArray h = forwardCached(inputIds, positionIds, attentionBias, cache);
+    NDArray last = h.getShape().get(1) == 1 ? h : h.get(new NDIndex(":, -1:, :"));
+    return linear(last, inferenceWeights().lmHead()).squeeze(1);
   }
 
   /** Position ids of a left-padded batch: cumsum(mask) - 1, clamped at 0; [B, T] int64. */
@@ -232,19 +253,32 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
     return attentionMask.toType(DataType.INT64, false).cumSum(1).sub(1).maximum(0);
   }
 
-  /** Additive attention bias [B, 1, 1, T, T]: 0 where key j is real and j ≤ i, else {@link #MASKED}. */
+  /** Additive attention bias [B, 1, 1, T, T] of a full batch: see {@link #attentionBias(NDArray, int)}. */
   public static NDArray attentionBias(NDArray attentionMask) {
+    return attentionBias(attentionMask, (int) attentionMask.getShape().get(1));
+  }
+
+  /**
+   * Additive attention bias [B, 1, 1, S, T] for the last {@code queryLength} = S of T positions, keys 0..T-1
+   * ({@code attentionMask} [B, T], 1 = real): 0 where key j is real and j ≤ the query's position, else
+   * {@link #MASKED}.
+   */
+  public static NDArray attentionBias(NDArray attentionMask, int queryLength) {
     long b = attentionMask.getShape().get(0);
     int t = (int) attentionMask.getShape().get(1);
-    float[] causal = new float[t * t];
-    for (int i = 0; i < t; i++) {
-      for (int j = i + 1; j < t; j++) {
+    int s = queryLength;
+    if (s <= 0 || s > t) {
+      throw new IllegalArgumentException("queryLength must be in [1, " + t + "], got " + s);
+    }
+    float[] causal = new float[s * t];
+    for (int i = 0; i < s; i++) {
+      for (int j = t - s + i + 1; j < t; j++) {
         causal[i * t + j] = MASKED;
       }
     }
     NDManager m = attentionMask.getManager();
     NDArray keyPad = attentionMask.toType(DataType.FLOAT32, false).sub(1f).mul(-MASKED).reshape(b, 1, 1, 1, t);
-    return keyPad.add(m.create(causal, new Shape(1, 1, 1, t, t)));
+    return keyPad.add(m.create(causal, new Shape(1, 1, 1, s, t)));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -257,8 +291,15 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
     NDArray x = embedding(ids, embed);
     NDArray cos = embedding(pos, cosTable).expandDims(2);
     NDArray sin = embedding(pos, sinTable).expandDims(2);
+    NDManager out = x.getManager();
     for (int i = 0; i < layers.size(); i++) {
-      x = decoderLayer(x, layers.get(i), cos, sin, bias, cache, i);
+      // Each layer's temporaries (and its input) die with its scope; autograd keeps what backward needs.
+      try (NDManager scope = out.newSubManager()) {
+        x.attach(scope);
+        NDArray y = decoderLayer(x, layers.get(i), cos, sin, bias, cache, i);
+        y.attach(out);
+        x = y;
+      }
     }
     return rmsNorm(x, finalNorm);
   }

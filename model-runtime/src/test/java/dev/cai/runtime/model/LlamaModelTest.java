@@ -60,6 +60,18 @@ class LlamaModelTest {
   }
 
   @Test
+  void shouldBuildCausalAndPaddingBiasForTheLastQueries() {
+    try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
+      NDArray mask = m.create(new long[] {0, 1, 1, 1}, new Shape(1, 4));
+      float x = LlamaModel.MASKED;
+      // Queries at positions 2 and 3 over keys 0..3; key 0 is padding.
+      assertArrayEquals(new float[] {x, 0, 0, x, x, 0, 0, 0}, LlamaModel.attentionBias(mask, 2).toFloatArray());
+      assertEquals(new Shape(1, 1, 1, 2, 4), LlamaModel.attentionBias(mask, 2).getShape());
+      assertThrows(IllegalArgumentException.class, () -> LlamaModel.attentionBias(mask, 5));
+    }
+  }
+
+  @Test
   void shouldNotChangeRealTokenLogitsWhenLeftPadded() {
     ModelWeights weights = TinyModels.weights(5);
     int v = weights.config().vocabSize();
