@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.cai.runtime.generate.GenerationResult;
 import dev.cai.runtime.generate.GenerationSettings;
 import dev.cai.runtime.generate.Generator;
+import dev.cai.runtime.model.ComputeThreads;
 import dev.cai.runtime.model.DeviceSetting;
 import dev.cai.runtime.model.LlamaConfig;
 import dev.cai.runtime.model.LlamaModel;
@@ -41,14 +42,14 @@ public final class RuntimeBenchmark {
   }
 
   /** Measured throughputs; decode figures count generated tokens of all sequences per second of decode steps. */
-  public record Result(String device, double matmulGflops, double prefillTokensPerSecond,
+  public record Result(String device, int computeThreads, double matmulGflops, double prefillTokensPerSecond,
       double decodeTokensPerSecondBatch1, double decodeTokensPerSecondBatch8,
       double decodeTokensPerSecondBatch32) {
 
     @Override
     public String toString() {
-      return String.format(Locale.ROOT, "device=%s matmul1024=%.1f GFLOP/s prefill=%.0f tok/s "
-          + "decode b1=%.1f b8=%.1f b32=%.1f tok/s", device, matmulGflops, prefillTokensPerSecond,
+      return String.format(Locale.ROOT, "device=%s threads=%d matmul1024=%.1f GFLOP/s prefill=%.0f tok/s "
+          + "decode b1=%.1f b8=%.1f b32=%.1f tok/s", device, computeThreads, matmulGflops, prefillTokensPerSecond,
           decodeTokensPerSecondBatch1, decodeTokensPerSecondBatch8, decodeTokensPerSecondBatch32);
     }
   }
@@ -82,7 +83,7 @@ public final class RuntimeBenchmark {
     for (int i = 0; i < batches.length; i++) {
       decode[i] = decodeTokensPerSecond(generator, model.config(), batches[i], settings);
     }
-    return new Result(model.device().toString(), gflops, prefillTps, decode[0], decode[1], decode[2]);
+    return new Result(model.device().toString(), ComputeThreads.get(), gflops, prefillTps, decode[0], decode[1], decode[2]);
   }
 
   /** Random weights with SmolLM2-135M's shapes: hidden 576, 30 layers, 9 heads, 3 kv heads, vocab 49152. */
@@ -91,9 +92,12 @@ public final class RuntimeBenchmark {
     return RandomWeights.create(c, seed, 0.02);
   }
 
-  /** Runs the benchmark on random SmolLM2-shaped weights; optional argument: auto, cpu or gpu. */
+  /** Runs the benchmark on random SmolLM2-shaped weights; optional arguments: auto|cpu|gpu, compute threads. */
   public static void main(String[] args) {
     DeviceSetting device = args.length > 0 ? DeviceSetting.parse(args[0]) : DeviceSetting.AUTO;
+    if (args.length > 1) {
+      ComputeThreads.set(Integer.parseInt(args[1]));
+    }
     System.out.println(run(randomSmolLm2Shaped(1), device, Settings.defaults()));
   }
 
