@@ -33,7 +33,9 @@ import java.util.Map;
  * q|k|v and gate|up weights built lazily from those arrays; they are rebuilt after {@link #loadWeights}
  * and after {@link #parametersUpdated()}, which a trainer must call after changing parameters in place.
  *
- * <p>Threading: one model is used by one thread at a time (a model actor owns it).
+ * <p>Native memory: every method attaches its results to the manager of its input arrays and frees each
+ * layer's temporaries as it goes; callers run each call in a sub-manager of {@link #manager()} and close it.
+ * Threading: one model is used by one thread at a time (a model actor owns it).
  */
 public final class LlamaModel extends AbstractBlock implements AutoCloseable {
   /** Additive attention bias of a masked key: exp(-1e9 - max) is exactly 0 in float32. */
