@@ -42,9 +42,11 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
   public static final float MASKED = -1e9f;
   /**
    * Most attention scores (batch × heads × queries × keys floats) one forward should materialise; callers
-   * split long inputs into chunks of queries (generation prefill) or rows (scoring) to stay under it.
+   * split long inputs into chunks of queries (generation prefill) or rows (scoring) to stay under it. 16 MB
+   * keeps each score array below glibc's largest mmap threshold (32 MB), so it is served from the reused heap
+   * instead of fresh page-faulting mmaps (which cost several times the softmax itself on a VM).
    */
-  public static final long ATTENTION_SCORE_BUDGET = 1L << 25;
+  public static final long ATTENTION_SCORE_BUDGET = 1L << 22;
   private static final int MAX_ROPE_TABLE = 32_768;
 
   private final LlamaConfig config;
