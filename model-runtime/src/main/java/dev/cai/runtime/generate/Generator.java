@@ -2,6 +2,7 @@ package dev.cai.runtime.generate;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.cai.runtime.model.KvCache;
 import dev.cai.runtime.model.LlamaConfig;
@@ -10,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.stream.IntStream;
 
 /**
  * Batched autoregressive generation with a KV cache: prompts are left-padded with a distinct pad id,
@@ -19,10 +21,17 @@ import java.util.SplittableRandom;
 public final class Generator {
   private final LlamaModel model;
   private final LlamaConfig config;
+  private final long attentionBudget;
 
   public Generator(LlamaModel model) {
+    this(model, LlamaModel.ATTENTION_SCORE_BUDGET);
+  }
+
+  /** A generator whose prefill keeps attention scores within {@code attentionBudget} floats per forward. */
+  public Generator(LlamaModel model, long attentionBudget) {
     this.model = model;
     this.config = model.config();
+    this.attentionBudget = attentionBudget;
   }
 
   /** Generates without stop-string support and without text. */
@@ -106,18 +115,40 @@ public final class Generator {
     // Cache arrays live for the whole call; each step's temporaries live in a step manager closed after it.
     try (KvCache cache = model.newCache(b, capacity)) {
       long t0 = System.nanoTime();
-      float[] logp;
-      try (NDManager step = model.manager().newSubManager()) {
-        NDArray idArr = step.create(ids, new Shape(b, promptLen));
-        NDArray maskArr = step.create(mask, new Shape(b, promptLen));
-        NDArray logits = model.decodeStep(idArr, LlamaModel.positionIds(maskArr),
-            LlamaModel.attentionBias(maskArr), cache);
-        logp = logProbs(logits, temperature);
+      float[] logp = null;
+      // Prefill in chunks of positions so the attention scores stay within the model's budget.
+      int chunk = model.chunkWithinBudget((long) b * promptLen, attentionBudget);
+      try (NDManager prefill = model.manager().newSubManager()) {
+        NDArray idArr = prefill.create(ids, new Shape(b, promptLen));
+        NDArray maskArr = prefill.create(mask, new Shape(b, promptLen));
+        NDArray positions = LlamaModel.positionIds(maskArr);
+        for (int c0 = 0; c0 < promptLen; c0 += chunk) {
+          int c1 = Math.min(promptLen, c0 + chunk);
+          try (NDManager step = prefill.newSubManager()) {
+            NDIndex cols = new NDIndex(":, {}:{}", c0, c1);
+            NDArray bias = LlamaModel.attentionBias(maskArr.get(step, new NDIndex(":, 0:{}", c1)), c1 - c0);
+            NDArray chunkIds = idArr.get(step, cols);
+            NDArray chunkPos = positions.get(step, cols);
+            if (c1 < promptLen) {
+              model.forwardCached(chunkIds, chunkPos, bias, cache);
+            } else {
+              logp = logProbs(model.decodeStep(chunkIds, chunkPos, bias, cache), temperature);
+            }
+          }
+        }
       }
       prefillNanos = System.nanoTime() - t0;
       decodeStart = System.nanoTime();
       while (true) {
         long[] next = new long[b];
+        final float[] rows = logp;
+        // Rows are independent (own RNG each), so choosing them in parallel changes no result.
+        IntStream.range(0, b).parallel().filter(i -> seqs[i].finish == null).forEach(i -> {
+          int off = i * vocab;
+          next[i] = settings.temperature() == 0
+              ? TokenSampler.argMax(rows, off, vocab)
+              : TokenSampler.sample(rows, off, vocab, settings.topK(), settings.topP(), seqs[i].rng);
+        });
         boolean anyActive = false;
         for (int i = 0; i < b; i++) {
           Sequence s = seqs[i];
@@ -125,13 +156,9 @@ public final class Generator {
             next[i] = pad;
             continue;
           }
-          int off = i * vocab;
-          int token = settings.temperature() == 0
-              ? TokenSampler.argMax(logp, off, vocab)
-              : TokenSampler.sample(logp, off, vocab, settings.topK(), settings.topP(), s.rng);
-          s.add(token, logp[off + token]);
+          int token = (int) next[i];
+          s.add(token, logp[i * vocab + token]);
           s.finish = finishReason(s, settings, decoder);
-          next[i] = token;
           anyActive |= s.finish == null;
         }
         if (!anyActive) {
