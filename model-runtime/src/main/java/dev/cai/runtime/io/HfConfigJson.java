@@ -32,16 +32,16 @@ public final class HfConfigJson {
     try {
       JsonElement el = JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8));
       if (!el.isJsonObject()) {
-        throw new InvalidModelFileException(file, "config is not a JSON object");
+        throw IoErrors.invalid(file, "config is not a JSON object");
       }
       o = el.getAsJsonObject();
     } catch (JsonParseException e) {
-      throw new InvalidModelFileException(file, "config is not valid JSON: " + e.getMessage(), e);
+      throw IoErrors.invalid(file, "config is not valid JSON: " + e.getMessage(), e);
     }
     try {
       return parse(o, tokenizerPad);
     } catch (IllegalArgumentException | IllegalStateException | UnsupportedOperationException e) {
-      throw new InvalidModelFileException(file, e.getMessage(), e);
+      throw IoErrors.invalid(file, e.getMessage(), e);
     }
   }
 

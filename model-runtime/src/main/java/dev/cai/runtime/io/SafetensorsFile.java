@@ -6,6 +6,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import dev.cai.runtime.weights.HostTensor;
+import dev.cai.runtime.weights.ModelLoadException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -54,24 +55,24 @@ public final class SafetensorsFile implements AutoCloseable {
     this.metadata = metadata;
   }
 
-  /** Opens and validates {@code path}; throws {@link InvalidModelFileException} naming the file and the problem. */
+  /** Opens and validates {@code path}; throws {@link ModelLoadException} naming the file and the problem. */
   public static SafetensorsFile open(Path path) throws IOException {
     FileChannel ch = FileChannel.open(path, StandardOpenOption.READ);
     try {
       long size = ch.size();
       if (size < 8) {
-        throw new InvalidModelFileException(path, "too short for a safetensors file (" + size
+        throw IoErrors.invalid(path, "too short for a safetensors file (" + size
             + " bytes; the 8-byte header length alone is missing)");
       }
       ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
       readFully(ch, lenBuf, 0, path);
       long headerLen = lenBuf.flip().getLong();
       if (headerLen < 2 || headerLen > MAX_HEADER_BYTES) {
-        throw new InvalidModelFileException(path, "header length " + Long.toUnsignedString(headerLen)
+        throw IoErrors.invalid(path, "header length " + Long.toUnsignedString(headerLen)
             + " is not in [2, " + MAX_HEADER_BYTES + "]: not a safetensors file or corrupt");
       }
       if (headerLen > size - 8) {
-        throw new InvalidModelFileException(path, "header length " + headerLen + " runs past the end of the file ("
+        throw IoErrors.invalid(path, "header length " + headerLen + " runs past the end of the file ("
             + size + " bytes): truncated or not a safetensors file");
       }
       ByteBuffer headerBuf = ByteBuffer.allocate((int) headerLen);
@@ -105,10 +106,10 @@ public final class SafetensorsFile implements AutoCloseable {
   }
 
   /** The header entry of {@code name}, or an error naming the tensor and the file. */
-  public TensorInfo info(String name) throws InvalidModelFileException {
+  public TensorInfo info(String name) {
     TensorInfo info = tensors.get(name);
     if (info == null) {
-      throw new InvalidModelFileException(path, "no tensor named '" + name + "'");
+      throw IoErrors.invalid(path, "no tensor named '" + name + "'");
     }
     return info;
   }
@@ -117,12 +118,12 @@ public final class SafetensorsFile implements AutoCloseable {
   public HostTensor readFloat32(String name) throws IOException {
     TensorInfo info = info(name);
     if (!info.dtype().readableAsFloat()) {
-      throw new InvalidModelFileException(path, "tensor '" + name + "' has dtype " + info.dtype()
+      throw IoErrors.invalid(path, "tensor '" + name + "' has dtype " + info.dtype()
           + ", which cannot be read as float32 (supported: F32, F16, BF16, F64)");
     }
     long n = info.numel();
     if (n > Integer.MAX_VALUE - 8) {
-      throw new InvalidModelFileException(path, "tensor '" + name + "' has " + n + " elements, too many for one array");
+      throw IoErrors.invalid(path, "tensor '" + name + "' has " + n + " elements, too many for one array");
     }
     float[] out = new float[(int) n];
     int elem = info.dtype().byteSize();
@@ -181,7 +182,7 @@ public final class SafetensorsFile implements AutoCloseable {
     while (buf.hasRemaining()) {
       int r = ch.read(buf, pos);
       if (r < 0) {
-        throw new InvalidModelFileException(path, "unexpected end of file at byte " + pos);
+        throw IoErrors.invalid(path, "unexpected end of file at byte " + pos);
       }
       pos += r;
     }
@@ -189,27 +190,27 @@ public final class SafetensorsFile implements AutoCloseable {
 
   private record Header(Map<String, TensorInfo> tensors, Map<String, String> metadata) {}
 
-  private static Header parseHeader(Path path, String json, long dataLen) throws InvalidModelFileException {
+  private static Header parseHeader(Path path, String json, long dataLen) {
     JsonObject root;
     try {
       JsonElement el = JsonParser.parseString(json);
       if (!el.isJsonObject()) {
-        throw new InvalidModelFileException(path, "header is not a JSON object");
+        throw IoErrors.invalid(path, "header is not a JSON object");
       }
       root = el.getAsJsonObject();
     } catch (JsonParseException e) {
-      throw new InvalidModelFileException(path, "header is not valid JSON: " + e.getMessage(), e);
+      throw IoErrors.invalid(path, "header is not valid JSON: " + e.getMessage(), e);
     }
     Map<String, String> metadata = new LinkedHashMap<>();
     List<TensorInfo> infos = new ArrayList<>();
     for (Map.Entry<String, JsonElement> e : root.entrySet()) {
       if (e.getKey().equals("__metadata__")) {
         if (!e.getValue().isJsonObject()) {
-          throw new InvalidModelFileException(path, "__metadata__ is not a JSON object");
+          throw IoErrors.invalid(path, "__metadata__ is not a JSON object");
         }
         for (Map.Entry<String, JsonElement> m : e.getValue().getAsJsonObject().entrySet()) {
           if (!m.getValue().isJsonPrimitive() || !m.getValue().getAsJsonPrimitive().isString()) {
-            throw new InvalidModelFileException(path, "__metadata__ value of '" + m.getKey() + "' is not a string");
+            throw IoErrors.invalid(path, "__metadata__ value of '" + m.getKey() + "' is not a string");
           }
           metadata.put(m.getKey(), m.getValue().getAsString());
         }
@@ -222,7 +223,7 @@ public final class SafetensorsFile implements AutoCloseable {
     TensorInfo prev = null;
     for (TensorInfo info : infos) {
       if (prev != null && info.begin() < prev.end() && info.end() > info.begin()) {
-        throw new InvalidModelFileException(path, "tensors '" + prev.name() + "' and '" + info.name()
+        throw IoErrors.invalid(path, "tensors '" + prev.name() + "' and '" + info.name()
             + "' overlap in the data section");
       }
       tensors.put(info.name(), info);
@@ -233,48 +234,46 @@ public final class SafetensorsFile implements AutoCloseable {
     return new Header(Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(metadata));
   }
 
-  private static TensorInfo parseEntry(Path path, String name, JsonElement value, long dataLen)
-      throws InvalidModelFileException {
+  private static TensorInfo parseEntry(Path path, String name, JsonElement value, long dataLen) {
     String where = "tensor '" + name + "'";
     if (!value.isJsonObject()) {
-      throw new InvalidModelFileException(path, where + ": header entry is not a JSON object");
+      throw IoErrors.invalid(path, where + ": header entry is not a JSON object");
     }
     JsonObject o = value.getAsJsonObject();
     JsonElement dt = o.get("dtype");
     if (dt == null || !dt.isJsonPrimitive()) {
-      throw new InvalidModelFileException(path, where + ": missing dtype");
+      throw IoErrors.invalid(path, where + ": missing dtype");
     }
     SafetensorsDType dtype = SafetensorsDType.fromHeader(dt.getAsString()).orElseThrow(
-        () -> new InvalidModelFileException(path, where + ": unknown dtype '" + dt.getAsString() + "'"));
+        () -> IoErrors.invalid(path, where + ": unknown dtype '" + dt.getAsString() + "'"));
     long[] shape = longArray(path, where, "shape", o.get("shape"), -1);
     long[] offsets = longArray(path, where, "data_offsets", o.get("data_offsets"), 2);
     long begin = offsets[0];
     long end = offsets[1];
     if (begin > end) {
-      throw new InvalidModelFileException(path, where + ": data_offsets " + Arrays.toString(offsets)
+      throw IoErrors.invalid(path, where + ": data_offsets " + Arrays.toString(offsets)
           + " end before they begin");
     }
     if (end > dataLen) {
-      throw new InvalidModelFileException(path, where + ": data_offsets " + Arrays.toString(offsets)
+      throw IoErrors.invalid(path, where + ": data_offsets " + Arrays.toString(offsets)
           + " run past the data section (" + dataLen + " bytes): truncated or corrupt file");
     }
     long numel = numel(shape);
     if (numel < 0 || Math.multiplyHigh(numel, dtype.byteSize()) != 0 || numel * dtype.byteSize() != end - begin) {
-      throw new InvalidModelFileException(path, where + ": shape " + Arrays.toString(shape) + " of " + dtype
+      throw IoErrors.invalid(path, where + ": shape " + Arrays.toString(shape) + " of " + dtype
           + " needs " + numel + " × " + dtype.byteSize() + " bytes but data_offsets " + Arrays.toString(offsets)
           + " hold " + (end - begin));
     }
     return new TensorInfo(name, dtype, shape, begin, end);
   }
 
-  private static long[] longArray(Path path, String where, String key, JsonElement el, int expectedLength)
-      throws InvalidModelFileException {
+  private static long[] longArray(Path path, String where, String key, JsonElement el, int expectedLength) {
     if (el == null || !el.isJsonArray()) {
-      throw new InvalidModelFileException(path, where + ": missing or non-array " + key);
+      throw IoErrors.invalid(path, where + ": missing or non-array " + key);
     }
     JsonArray arr = el.getAsJsonArray();
     if (expectedLength >= 0 && arr.size() != expectedLength) {
-      throw new InvalidModelFileException(path, where + ": " + key + " must have " + expectedLength
+      throw IoErrors.invalid(path, where + ": " + key + " must have " + expectedLength
           + " entries, has " + arr.size());
     }
     long[] out = new long[arr.size()];
@@ -287,10 +286,10 @@ public final class SafetensorsFile implements AutoCloseable {
         }
         x = v.getAsJsonPrimitive().getAsBigDecimal().longValueExact();
       } catch (NumberFormatException | ArithmeticException e) {
-        throw new InvalidModelFileException(path, where + ": " + key + " entry " + v + " is not an integer");
+        throw IoErrors.invalid(path, where + ": " + key + " entry " + v + " is not an integer");
       }
       if (x < 0) {
-        throw new InvalidModelFileException(path, where + ": " + key + " entry " + x + " is negative");
+        throw IoErrors.invalid(path, where + ": " + key + " entry " + x + " is negative");
       }
       out[i] = x;
     }

@@ -10,6 +10,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.cai.runtime.weights.HostTensor;
+import dev.cai.runtime.weights.ModelLoadException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -74,7 +75,7 @@ class SafetensorsFileTest {
       assertEquals(0.10009765625f, f.readFloat32("bf16").data()[0]);
       assertEquals(-65504f, f.readFloat32("f16").data()[1]);
       assertEquals(0x1p-24f, f.readFloat32("f16").data()[2]);
-      InvalidModelFileException ex = assertThrows(InvalidModelFileException.class, () -> f.readFloat32("i64"));
+      ModelLoadException ex = assertThrows(ModelLoadException.class, () -> f.readFloat32("i64"));
       assertTrue(ex.getMessage().contains("tensor 'i64' has dtype I64"), ex.getMessage());
     }
   }
@@ -85,7 +86,7 @@ class SafetensorsFileTest {
     SafetensorsWriter.write(file, List.of(new HostTensor("w", new long[] {4}, new float[] {1, 2, 3, 4})), Map.of());
     byte[] bytes = Files.readAllBytes(file);
     Files.write(file, Arrays.copyOf(bytes, bytes.length - 3));
-    String msg = assertThrows(InvalidModelFileException.class, () -> SafetensorsFile.open(file)).getMessage();
+    String msg = assertThrows(ModelLoadException.class, () -> SafetensorsFile.open(file)).getMessage();
     assertTrue(msg.startsWith(file.toString()), msg);
     assertTrue(msg.contains("tensor 'w'") && msg.contains("run past the data section"), msg);
   }
@@ -95,11 +96,11 @@ class SafetensorsFileTest {
     Path file = dir.resolve("h.safetensors");
     ByteBuffer b = ByteBuffer.allocate(20).order(ByteOrder.LITTLE_ENDIAN).putLong(1000);
     Files.write(file, b.array());
-    String msg = assertThrows(InvalidModelFileException.class, () -> SafetensorsFile.open(file)).getMessage();
+    String msg = assertThrows(ModelLoadException.class, () -> SafetensorsFile.open(file)).getMessage();
     assertTrue(msg.contains("header length 1000 runs past the end of the file (20 bytes)"), msg);
 
     Files.write(dir.resolve("short"), new byte[] {1, 2, 3});
-    msg = assertThrows(InvalidModelFileException.class, () -> SafetensorsFile.open(dir.resolve("short"))).getMessage();
+    msg = assertThrows(ModelLoadException.class, () -> SafetensorsFile.open(dir.resolve("short"))).getMessage();
     assertTrue(msg.contains("too short"), msg);
   }
 
@@ -131,7 +132,7 @@ class SafetensorsFileTest {
     b.putLong(h.length).put(h);
     Path file = dir.resolve("bad.safetensors");
     Files.write(file, b.array());
-    String msg = assertThrows(InvalidModelFileException.class, () -> SafetensorsFile.open(file)).getMessage();
+    String msg = assertThrows(ModelLoadException.class, () -> SafetensorsFile.open(file)).getMessage();
     assertTrue(msg.startsWith(file.toString() + ": "), msg);
     assertTrue(msg.contains(expectedMessagePart), msg);
   }
