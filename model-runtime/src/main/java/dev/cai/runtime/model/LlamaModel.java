@@ -63,7 +63,7 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
     super((byte) 1);
     this.config = weights.config();
     this.device = device;
-    this.manager = NDManager.newBaseManager(device, "llama-model");
+    this.manager = NDManager.newBaseManager(device);
     try {
       for (String name : LlamaTensorLayout.expectedShapes(config).keySet()) {
         HostTensor t = weights.require(name);
@@ -293,7 +293,7 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
     x = x.add(linear(ctx, w.o()));
 
     // SwiGLU MLP: gate|up in one matmul.
-    NDList gateUp = linear(rmsNorm(x, w.postNorm()), w.gateUp()).split(2, -1);
+    NDList gateUp = linear(rmsNorm(x, w.postNorm()), w.gateUp()).split(2, 2);
     NDArray act = Activation.swish(gateUp.get(0), 1f).mul(gateUp.get(1));
     return x.add(linear(act, w.down()));
   }
@@ -306,8 +306,9 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
 
   /** RoPE, HF rotate_half form: x·cos + rotate_half(x)·sin = x·cos + swap_halves(x)·[-sin₁, sin₂]. */
   private static NDArray rope(NDArray x, NDArray cos, NDArray signedSin) {
-    NDList halves = x.split(2, -1);
-    NDArray swapped = NDArrays.concat(new NDList(halves.get(1), halves.get(0)), -1);
+    int last = x.getShape().dimension() - 1;
+    NDList halves = x.split(2, last);
+    NDArray swapped = NDArrays.concat(new NDList(halves.get(1), halves.get(0)), last);
     return x.mul(cos).add(swapped.mul(signedSin));
   }
 
