@@ -58,7 +58,7 @@ for max_norm in (1.0, 100.0):
     clip.append({"max_norm": max_norm, "g1": g1.reshape(-1).tolist(), "g2": g2.tolist(),
                  "total_norm": float(total), "clipped_g1": p1.grad.reshape(-1).tolist(),
                  "clipped_g2": p2.grad.tolist()})
-out["clip"] = clip
+out["clip"] = {"cases": clip}
 
 # ---- masked causal-LM loss ----------------------------------------------------------------------
 B, T, V = 2, 5, 7
@@ -89,7 +89,7 @@ for peak, warmup, total, final_fraction in ((1e-3, 3, 10, 0.0), (5e-4, 0, 4, 0.1
             progress = min(1.0, (t - warmup) / (total - warmup))
             lrs.append(peak * (1.0 - (1.0 - final_fraction) * progress))
     sched.append({"peak": peak, "warmup": warmup, "total": total, "final_fraction": final_fraction, "lrs": lrs})
-out["schedule"] = sched
+out["schedule"] = {"cases": sched}
 
 with open(sys.argv[1], "w") as f:
     json.dump(out, f, indent=1)
