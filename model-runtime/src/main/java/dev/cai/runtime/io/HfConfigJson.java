@@ -58,10 +58,7 @@ public final class HfConfigJson {
     if (optBoolean(o, "attention_bias", false) || optBoolean(o, "mlp_bias", false)) {
       throw new IllegalArgumentException("attention_bias / mlp_bias are not supported");
     }
-    JsonElement scaling = o.get("rope_scaling");
-    if (scaling != null && !scaling.isJsonNull()) {
-      throw new IllegalArgumentException("rope_scaling " + scaling + " is not supported");
-    }
+    double ropeTheta = ropeTheta(o);
     int hidden = reqInt(o, "hidden_size");
     int heads = reqInt(o, "num_attention_heads");
     int kvHeads = optInt(o, "num_key_value_heads", heads);
@@ -83,13 +80,43 @@ public final class HfConfigJson {
         heads,
         kvHeads,
         headDim,
-        optDouble(o, "rope_theta", 10000.0),
+        ropeTheta,
         optDouble(o, "rms_norm_eps", 1e-6),
         optInt(o, "max_position_embeddings", 2048),
         optBoolean(o, "tie_word_embeddings", false),
         optTokenId(o, "bos_token_id", 1),
         eos,
         pad);
+  }
+
+  /**
+   * θ of plain RoPE: top-level {@code rope_theta} (transformers 4) or {@code rope_parameters.rope_theta}
+   * (transformers 5); scaled variants ({@code rope_scaling}, a {@code rope_type} other than default) are refused.
+   */
+  private static double ropeTheta(JsonObject o) {
+    JsonElement scaling = o.get("rope_scaling");
+    if (scaling != null && !scaling.isJsonNull() && !isDefaultRope(scaling)) {
+      throw new IllegalArgumentException("rope_scaling " + scaling + " is not supported");
+    }
+    JsonElement params = o.get("rope_parameters");
+    if (params != null && !params.isJsonNull()) {
+      if (!params.isJsonObject() || !isDefaultRope(params)) {
+        throw new IllegalArgumentException("rope_parameters " + params + " is not supported (only rope_type default)");
+      }
+      if (!isAbsent(params.getAsJsonObject(), "rope_theta")) {
+        return optDouble(params.getAsJsonObject(), "rope_theta", 10000.0);
+      }
+    }
+    return optDouble(o, "rope_theta", 10000.0);
+  }
+
+  private static boolean isDefaultRope(JsonElement el) {
+    if (!el.isJsonObject()) {
+      return false;
+    }
+    JsonObject p = el.getAsJsonObject();
+    String type = isAbsent(p, "rope_type") ? optString(p, "type") : optString(p, "rope_type");
+    return type == null || type.equals("default");
   }
 
   /** The config as transformers writes it for a float32 {@code LlamaForCausalLM}. */
@@ -109,8 +136,11 @@ public final class HfConfigJson {
     o.addProperty("num_attention_heads", c.numHeads());
     o.addProperty("num_key_value_heads", c.numKvHeads());
     o.addProperty("head_dim", c.headDim());
-    o.addProperty("rope_theta", c.ropeTheta());
-    o.add("rope_scaling", com.google.gson.JsonNull.INSTANCE);
+    o.addProperty("rope_theta", c.ropeTheta()); // transformers 4
+    JsonObject rope = new JsonObject(); // transformers 5
+    rope.addProperty("rope_type", "default");
+    rope.addProperty("rope_theta", c.ropeTheta());
+    o.add("rope_parameters", rope);
     o.addProperty("rms_norm_eps", c.rmsNormEps());
     o.addProperty("max_position_embeddings", c.maxPositionEmbeddings());
     o.addProperty("tie_word_embeddings", c.tieWordEmbeddings());
