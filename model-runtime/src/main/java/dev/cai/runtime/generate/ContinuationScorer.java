@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.cai.runtime.model.LlamaConfig;
 import dev.cai.runtime.model.LlamaModel;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -20,10 +21,17 @@ public final class ContinuationScorer {
 
   private final LlamaModel model;
   private final LlamaConfig config;
+  private final long attentionBudget;
 
   public ContinuationScorer(LlamaModel model) {
+    this(model, LlamaModel.ATTENTION_SCORE_BUDGET);
+  }
+
+  /** A scorer that keeps attention scores within {@code attentionBudget} floats per forward (splitting rows). */
+  public ContinuationScorer(LlamaModel model, long attentionBudget) {
     this.model = model;
     this.config = model.config();
+    this.attentionBudget = attentionBudget;
   }
 
   /** Total log p(continuation | context) per pair, at temperature 1. */
@@ -91,23 +99,13 @@ public final class ContinuationScorer {
       }
     }
     float[] lp = new float[b * contLen];
-    try (NDManager m = model.manager().newSubManager()) {
-      NDArray idArr = m.create(ids, new Shape(b, total));
-      NDArray hidden = model.inferenceHidden(idArr, m.create(mask, new Shape(b, total)));
-      // Position t predicts token t + 1: the last contLen targets are predicted by positions [T-1-L, T-1).
-      NDArray predicting = hidden.get(new NDIndex(":, {}:{}, :", total - 1 - contLen, total - 1));
-      NDArray targetArr = m.create(targets, new Shape(b, contLen, 1));
-      int rowsPerChunk = (int) Math.max(1, MAX_LOGITS_PER_CHUNK / ((long) contLen * config.vocabSize()));
-      for (int r = 0; r < b; r += rowsPerChunk) {
-        int end = Math.min(b, r + rowsPerChunk);
-        try (NDManager chunk = m.newSubManager()) {
-          NDArray h = predicting.get(chunk, new NDIndex("{}:{}", r, end));
-          NDArray logits = model.inferenceLogits(h);
-          NDArray scaled = temperature == 1.0 ? logits : logits.div((float) temperature);
-          NDArray picked = scaled.logSoftmax(-1).gather(targetArr.get(chunk, new NDIndex("{}:{}", r, end)), 2);
-          System.arraycopy(picked.toFloatArray(), 0, lp, r * contLen, (end - r) * contLen);
-        }
-      }
+    // Rows per forward so that rows × heads × T × T attention scores stay within the model's budget.
+    int rowsPerForward = model.chunkWithinBudget((long) total * total, attentionBudget);
+    for (int r0 = 0; r0 < b; r0 += rowsPerForward) {
+      int r1 = Math.min(b, r0 + rowsPerForward);
+      scoreRows(Arrays.copyOfRange(ids, r0 * total, r1 * total), Arrays.copyOfRange(mask, r0 * total, r1 * total),
+          Arrays.copyOfRange(targets, r0 * contLen, r1 * contLen), r1 - r0, total, contLen, temperature, lp,
+          r0 * contLen);
     }
     List<float[]> out = new ArrayList<>(b);
     for (int i = 0; i < b; i++) {
@@ -117,6 +115,29 @@ public final class ContinuationScorer {
       out.add(row);
     }
     return out;
+  }
+
+  /** Forward of {@code rows} padded sequences; writes their [rows, contLen] target log-probs into {@code out}. */
+  private void scoreRows(long[] ids, long[] mask, long[] targets, int rows, int total, int contLen,
+      double temperature, float[] out, int outOffset) {
+    try (NDManager m = model.manager().newSubManager()) {
+      NDArray hidden = model.inferenceHidden(m.create(ids, new Shape(rows, total)),
+          m.create(mask, new Shape(rows, total)));
+      // Position t predicts token t + 1: the last contLen targets are predicted by positions [T-1-L, T-1).
+      NDArray predicting = hidden.get(new NDIndex(":, {}:{}, :", total - 1 - contLen, total - 1));
+      NDArray targetArr = m.create(targets, new Shape(rows, contLen, 1));
+      int rowsPerChunk = (int) Math.max(1, MAX_LOGITS_PER_CHUNK / ((long) contLen * config.vocabSize()));
+      for (int r = 0; r < rows; r += rowsPerChunk) {
+        int end = Math.min(rows, r + rowsPerChunk);
+        try (NDManager chunk = m.newSubManager()) {
+          NDArray h = predicting.get(chunk, new NDIndex("{}:{}", r, end));
+          NDArray logits = model.inferenceLogits(h);
+          NDArray scaled = temperature == 1.0 ? logits : logits.div((float) temperature);
+          NDArray picked = scaled.logSoftmax(-1).gather(targetArr.get(chunk, new NDIndex("{}:{}", r, end)), 2);
+          System.arraycopy(picked.toFloatArray(), 0, out, outOffset + r * contLen, (end - r) * contLen);
+        }
+      }
+    }
   }
 
   private void checkId(int id, int row) {

@@ -2,6 +2,7 @@ package dev.cai.runtime.generate;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.cai.runtime.model.KvCache;
 import dev.cai.runtime.model.LlamaConfig;
@@ -19,10 +20,17 @@ import java.util.SplittableRandom;
 public final class Generator {
   private final LlamaModel model;
   private final LlamaConfig config;
+  private final long attentionBudget;
 
   public Generator(LlamaModel model) {
+    this(model, LlamaModel.ATTENTION_SCORE_BUDGET);
+  }
+
+  /** A generator whose prefill keeps attention scores within {@code attentionBudget} floats per forward. */
+  public Generator(LlamaModel model, long attentionBudget) {
     this.model = model;
     this.config = model.config();
+    this.attentionBudget = attentionBudget;
   }
 
   /** Generates without stop-string support and without text. */
@@ -90,13 +98,27 @@ public final class Generator {
     // Cache arrays live for the whole call; each step's temporaries live in a step manager closed after it.
     try (KvCache cache = model.newCache(b, capacity)) {
       long t0 = System.nanoTime();
-      float[] logp;
-      try (NDManager step = model.manager().newSubManager()) {
-        NDArray idArr = step.create(ids, new Shape(b, promptLen));
-        NDArray maskArr = step.create(mask, new Shape(b, promptLen));
-        NDArray logits = model.decodeStep(idArr, LlamaModel.positionIds(maskArr),
-            LlamaModel.attentionBias(maskArr), cache);
-        logp = logProbs(logits, temperature);
+      float[] logp = null;
+      // Prefill in chunks of positions so the attention scores stay within the model's budget.
+      int chunk = model.chunkWithinBudget((long) b * promptLen, attentionBudget);
+      try (NDManager prefill = model.manager().newSubManager()) {
+        NDArray idArr = prefill.create(ids, new Shape(b, promptLen));
+        NDArray maskArr = prefill.create(mask, new Shape(b, promptLen));
+        NDArray positions = LlamaModel.positionIds(maskArr);
+        for (int c0 = 0; c0 < promptLen; c0 += chunk) {
+          int c1 = Math.min(promptLen, c0 + chunk);
+          try (NDManager step = prefill.newSubManager()) {
+            NDIndex cols = new NDIndex(":, {}:{}", c0, c1);
+            NDArray bias = LlamaModel.attentionBias(maskArr.get(step, new NDIndex(":, 0:{}", c1)), c1 - c0);
+            NDArray chunkIds = idArr.get(step, cols);
+            NDArray chunkPos = positions.get(step, cols);
+            if (c1 < promptLen) {
+              model.forwardCached(chunkIds, chunkPos, bias, cache);
+            } else {
+              logp = logProbs(model.decodeStep(chunkIds, chunkPos, bias, cache), temperature);
+            }
+          }
+        }
       }
       prefillNanos = System.nanoTime() - t0;
       decodeStart = System.nanoTime();

@@ -10,7 +10,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.AbstractBlock;
-import ai.djl.nn.Activation;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
@@ -34,11 +33,18 @@ import java.util.Map;
  * q|k|v and gate|up weights built lazily from those arrays; they are rebuilt after {@link #loadWeights}
  * and after {@link #parametersUpdated()}, which a trainer must call after changing parameters in place.
  *
- * <p>Threading: one model is used by one thread at a time (a model actor owns it).
+ * <p>Native memory: every method attaches its results to the manager of its input arrays and frees each
+ * layer's temporaries as it goes; callers run each call in a sub-manager of {@link #manager()} and close it.
+ * Threading: one model is used by one thread at a time (a model actor owns it).
  */
 public final class LlamaModel extends AbstractBlock implements AutoCloseable {
   /** Additive attention bias of a masked key: exp(-1e9 - max) is exactly 0 in float32. */
   public static final float MASKED = -1e9f;
+  /**
+   * Most attention scores (batch × heads × queries × keys floats) one forward should materialise; callers
+   * split long inputs into chunks of queries (generation prefill) or rows (scoring) to stay under it.
+   */
+  public static final long ATTENTION_SCORE_BUDGET = 1L << 25;
   private static final int MAX_ROPE_TABLE = 32_768;
 
   private final LlamaConfig config;
@@ -52,9 +58,13 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
   private NDManager inferenceManager;
   private InferenceWeights inference;
 
-  /** Weights of one decoder layer with q|k|v and gate|up fused along the output dimension. */
+  /**
+   * Weights of one decoder layer with q|k|v and gate|up fused along the output dimension. In the inference
+   * form the RMSNorm weights are folded into the columns of the next projection (norm fields null) and the
+   * 1/√d attention scale into the q rows ({@code scoreScale} 1).
+   */
   private record LayerWeights(NDArray inputNorm, NDArray qkv, NDArray o, NDArray postNorm, NDArray gateUp,
-      NDArray down) {}
+      NDArray down, float scoreScale) {}
 
   /** Gradient-free views of every weight used by the inference paths. */
   private record InferenceWeights(NDArray embed, List<LayerWeights> layers, NDArray finalNorm, NDArray lmHead) {}
@@ -147,12 +157,21 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
   }
 
   /** Drops the fused inference weights; the next inference call rebuilds them from the parameters. */
-  public void parametersUpdated() {
+  public synchronized void parametersUpdated() {
     if (inferenceManager != null) {
       inferenceManager.close();
       inferenceManager = null;
       inference = null;
     }
+  }
+
+  /**
+   * Units (at least 1) per forward that keep attention scores within {@code budget} floats when each unit costs
+   * {@code perUnit} scores per head (a query over {@code batch × keys} keys, or a row of T × T).
+   */
+  public int chunkWithinBudget(long perUnit, long budget) {
+    long perUnitAllHeads = perUnit * config.numHeads();
+    return (int) Math.max(1, Math.min(Integer.MAX_VALUE, budget / perUnitAllHeads));
   }
 
   /** A key/value cache for {@code batchSize} sequences of up to {@code capacity} positions. */
@@ -181,7 +200,7 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
     NDManager scratch = inputIds.getManager();
     List<LayerWeights> layers = new ArrayList<>(config.numLayers());
     for (int i = 0; i < config.numLayers(); i++) {
-      layers.add(fuse(i, scratch, false));
+      layers.add(fuse(i, scratch));
     }
     checkLength(inputIds.getShape().get(1));
     return hidden(inputIds, positionIds(attentionMask), attentionBias(attentionMask),
@@ -210,18 +229,25 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
   }
 
   /**
-   * One cached step: runs {@code inputIds} [B, S] at {@code positionIds} [B, S] with additive
-   * {@code attentionBias} [B, 1, 1, S, cache.length() + S], appends their keys/values to {@code cache} and
-   * returns the logits of the last position [B, vocab]. Results live in the manager of {@code inputIds}.
+   * Cached forward of new positions: runs {@code inputIds} [B, S] at {@code positionIds} [B, S] with additive
+   * {@code attentionBias} [B, 1, 1, S, cache.length() + S] (see {@link #attentionBias(NDArray, int)}), appends
+   * their keys/values to {@code cache} and returns their final hidden states [B, S, hidden]. Results live in the
+   * manager of {@code inputIds}.
    */
-  public NDArray decodeStep(NDArray inputIds, NDArray positionIds, NDArray attentionBias, KvCache cache) {
+  public NDArray forwardCached(NDArray inputIds, NDArray positionIds, NDArray attentionBias, KvCache cache) {
     InferenceWeights w = inferenceWeights();
-    long s = inputIds.getShape().get(1);
-    cache.ensureRoom((int) s);
+    int s = (int) inputIds.getShape().get(1);
+    cache.ensureRoom(s);
     NDArray h = hidden(inputIds, positionIds, attentionBias, w.embed(), w.layers(), w.finalNorm(), cache);
-    cache.advance((int) s);
-    NDArray last = s == 1 ? h : h.get(new NDIndex(":, -1:, :"));
-    return linear(last, w.lmHead()).squeeze(1);
+    cache.advance(s);
+    return h;
+  }
+
+  /** {@link #forwardCached} followed by the LM head on the last position only: logits [B, vocab]. */
+  public NDArray decodeStep(NDArray inputIds, NDArray positionIds, NDArray attentionBias, KvCache cache) {
+    NDArray h = forwardCached(inputIds, positionIds, attentionBias, cache);
+    NDArray last = h.getShape().get(1) == 1 ? h : h.get(new NDIndex(":, -1:, :"));
+    return linear(last, inferenceWeights().lmHead()).squeeze(1);
   }
 
   /** Position ids of a left-padded batch: cumsum(mask) - 1, clamped at 0; [B, T] int64. */
@@ -229,19 +255,32 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
     return attentionMask.toType(DataType.INT64, false).cumSum(1).sub(1).maximum(0);
   }
 
-  /** Additive attention bias [B, 1, 1, T, T]: 0 where key j is real and j ≤ i, else {@link #MASKED}. */
+  /** Additive attention bias [B, 1, 1, T, T] of a full batch: see {@link #attentionBias(NDArray, int)}. */
   public static NDArray attentionBias(NDArray attentionMask) {
+    return attentionBias(attentionMask, (int) attentionMask.getShape().get(1));
+  }
+
+  /**
+   * Additive attention bias [B, 1, 1, S, T] for the last {@code queryLength} = S of T positions, keys 0..T-1
+   * ({@code attentionMask} [B, T], 1 = real): 0 where key j is real and j ≤ the query's position, else
+   * {@link #MASKED}.
+   */
+  public static NDArray attentionBias(NDArray attentionMask, int queryLength) {
     long b = attentionMask.getShape().get(0);
     int t = (int) attentionMask.getShape().get(1);
-    float[] causal = new float[t * t];
-    for (int i = 0; i < t; i++) {
-      for (int j = i + 1; j < t; j++) {
+    int s = queryLength;
+    if (s <= 0 || s > t) {
+      throw new IllegalArgumentException("queryLength must be in [1, " + t + "], got " + s);
+    }
+    float[] causal = new float[s * t];
+    for (int i = 0; i < s; i++) {
+      for (int j = t - s + i + 1; j < t; j++) {
         causal[i * t + j] = MASKED;
       }
     }
     NDManager m = attentionMask.getManager();
     NDArray keyPad = attentionMask.toType(DataType.FLOAT32, false).sub(1f).mul(-MASKED).reshape(b, 1, 1, 1, t);
-    return keyPad.add(m.create(causal, new Shape(1, 1, 1, t, t)));
+    return keyPad.add(m.create(causal, new Shape(1, 1, 1, s, t)));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -254,8 +293,15 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
     NDArray x = embedding(ids, embed);
     NDArray cos = embedding(pos, cosTable).expandDims(2);
     NDArray sin = embedding(pos, sinTable).expandDims(2);
+    NDManager out = x.getManager();
     for (int i = 0; i < layers.size(); i++) {
-      x = decoderLayer(x, layers.get(i), cos, sin, bias, cache, i);
+      // Each layer's temporaries (and its input) die with its scope; autograd keeps what backward needs.
+      try (NDManager scope = out.newSubManager()) {
+        x.attach(scope);
+        NDArray y = decoderLayer(x, layers.get(i), cos, sin, bias, cache, i);
+        y.attach(out);
+        x = y;
+      }
     }
     return rmsNorm(x, finalNorm);
   }
@@ -287,21 +333,25 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
     long tk = k.getShape().get(2);
     // Grouped-query attention without repeating k/v: the g query heads of one kv head become g*S rows.
     NDArray q = qAndK.get(0).reshape(b, s, nkv, g, d).transpose(0, 2, 3, 1, 4).reshape(b, nkv, g * s, d);
-    NDArray probs = q.matMul(k.transpose(0, 1, 3, 2)).mul(attnScale)
-        .reshape(b, nkv, g, s, tk).add(bias).softmax(-1).reshape(b, nkv, g * s, tk);
+    NDArray scores = q.matMul(k.transpose(0, 1, 3, 2));
+    if (w.scoreScale() != 1f) {
+      scores = scores.mul(w.scoreScale());
+    }
+    NDArray probs = scores.reshape(b, nkv, g, s, tk).add(bias).softmax(-1).reshape(b, nkv, g * s, tk);
     NDArray ctx = probs.matMul(v).reshape(b, nkv, g, s, d).transpose(0, 3, 1, 2, 4).reshape(b, s, (long) nq * d);
     x = x.add(linear(ctx, w.o()));
 
     // SwiGLU MLP: gate|up in one matmul.
     NDList gateUp = linear(rmsNorm(x, w.postNorm()), w.gateUp()).split(2, 2);
-    NDArray act = Activation.swish(gateUp.get(0), 1f).mul(gateUp.get(1));
+    NDArray gate = gateUp.get(0);
+    NDArray act = gate.mul(gate.getNDArrayInternal().sigmoid()).mul(gateUp.get(1)); // silu(gate) · up
     return x.add(linear(act, w.down()));
   }
 
-  /** RMSNorm: x · rsqrt(mean(x²) + eps) · w. */
+  /** RMSNorm: x · rsqrt(mean(x²) + eps) · w; a null {@code weight} means it was folded into the next matmul. */
   private NDArray rmsNorm(NDArray x, NDArray weight) {
-    NDArray inv = x.square().mean(new int[] {-1}, true).add((float) config.rmsNormEps()).pow(-0.5f);
-    return x.mul(inv).mul(weight);
+    NDArray normed = x.mul(x.square().mean(new int[] {-1}, true).add((float) config.rmsNormEps()).pow(-0.5f));
+    return weight == null ? normed : normed.mul(weight);
   }
 
   /** RoPE, HF rotate_half form: x·cos + rotate_half(x)·sin = x·cos + swap_halves(x)·[-sin₁, sin₂]. */
@@ -344,14 +394,36 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
     return new float[][] {cos, sin};
   }
 
-  private LayerWeights fuse(int i, NDManager target, boolean detach) {
+  /** Training form: differentiable concatenations of the live parameters, attached to {@code target}. */
+  private LayerWeights fuse(int i, NDManager target) {
     return new LayerWeights(
-        view(TensorNames.inputNorm(i), target, detach),
-        concat(target, detach, TensorNames.qProj(i), TensorNames.kProj(i), TensorNames.vProj(i)),
-        view(TensorNames.oProj(i), target, detach),
-        view(TensorNames.postAttentionNorm(i), target, detach),
-        concat(target, detach, TensorNames.gateProj(i), TensorNames.upProj(i)),
-        view(TensorNames.downProj(i), target, detach));
+        param(TensorNames.inputNorm(i)),
+        concat(target, false, TensorNames.qProj(i), TensorNames.kProj(i), TensorNames.vProj(i)),
+        param(TensorNames.oProj(i)),
+        param(TensorNames.postAttentionNorm(i)),
+        concat(target, false, TensorNames.gateProj(i), TensorNames.upProj(i)),
+        param(TensorNames.downProj(i)),
+        attnScale);
+  }
+
+  /**
+   * Inference form, gradient-free: W_qkv' = [W_q/√d; W_k; W_v]·diag(w_in), W_gu' = [W_g; W_u]·diag(w_post),
+   * so that linear(x/rms(x), W') = linear(rmsNorm(x, w), W) with the scale already applied to q.
+   */
+  private LayerWeights fold(int i, NDManager target) {
+    long q = (long) config.numHeads() * config.headDim();
+    long h = config.hiddenSize();
+    NDArray qkv = concat(target, true, TensorNames.qProj(i), TensorNames.kProj(i), TensorNames.vProj(i));
+    qkv.set(new NDIndex("0:{}, :", q), a -> a.mul(attnScale));
+    NDArray inNorm = view(TensorNames.inputNorm(i), target, true).reshape(1, h);
+    NDArray postNorm = view(TensorNames.postAttentionNorm(i), target, true).reshape(1, h);
+    NDArray gateUp = concat(target, true, TensorNames.gateProj(i), TensorNames.upProj(i));
+    NDArray qkvFolded = qkv.mul(inNorm);
+    NDArray gateUpFolded = gateUp.mul(postNorm);
+    qkv.close(); // only the folded copies are kept
+    gateUp.close();
+    return new LayerWeights(null, qkvFolded, view(TensorNames.oProj(i), target, true), null, gateUpFolded,
+        view(TensorNames.downProj(i), target, true), 1f);
   }
 
   private NDArray view(String name, NDManager target, boolean detach) {
@@ -378,7 +450,7 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
       NDManager m = manager.newSubManager();
       List<LayerWeights> layers = new ArrayList<>(config.numLayers());
       for (int i = 0; i < config.numLayers(); i++) {
-        layers.add(fuse(i, m, true));
+        layers.add(fold(i, m));
       }
       inference = new InferenceWeights(view(TensorNames.EMBED_TOKENS, m, true), List.copyOf(layers),
           view(TensorNames.FINAL_NORM, m, true), view(lmHeadName(), m, true));

@@ -25,6 +25,12 @@ class ContinuationScorerTest {
           org.junit.jupiter.api.Assertions.assertArrayEquals(want, got.get(i), 1e-4f, "T=" + t + " pair " + i);
         }
       }
+      // One row per forward (budget 1) gives the same numbers as the whole batch at once.
+      List<float[]> rowByRow = new ContinuationScorer(model, 1).tokenLogProbs(CONTEXTS, CONTINUATIONS, 0.5);
+      List<float[]> batched = scorer.tokenLogProbs(CONTEXTS, CONTINUATIONS, 0.5);
+      for (int i = 0; i < CONTEXTS.size(); i++) {
+        org.junit.jupiter.api.Assertions.assertArrayEquals(batched.get(i), rowByRow.get(i), 1e-5f);
+      }
       double[] totals = scorer.totalLogProbs(CONTEXTS, CONTINUATIONS);
       float[] first = referenceLoop(model, CONTEXTS.get(0), CONTINUATIONS.get(0), 1.0);
       assertEquals(first[0] + first[1], totals[0], 1e-4);

@@ -75,6 +75,18 @@ class GeneratorTest {
   }
 
   @Test
+  void shouldGenerateTheSameWithChunkedPrefill() {
+    GenerationSettings s = GenerationSettings.sampling(6, 0.9, 11).withStopAtEos(false);
+    List<GeneratedSequence> whole = new Generator(model).generate(PROMPTS, s).sequences();
+    // Budget of 3 positions × 4 heads × 7 keys × 3 rows: prefill runs in chunks of 3, 3 and 1 positions.
+    List<GeneratedSequence> chunked = new Generator(model, 3L * 4 * 7 * 3).generate(PROMPTS, s).sequences();
+    for (int i = 0; i < PROMPTS.size(); i++) {
+      assertArrayEquals(whole.get(i).tokens(), chunked.get(i).tokens());
+      assertArrayEquals(whole.get(i).logProbs(), chunked.get(i).logProbs(), 1e-4f);
+    }
+  }
+
+  @Test
   void shouldReportLogProbsAtTheSamplingTemperature() {
     Generator g = new Generator(model);
     ContinuationScorer scorer = new ContinuationScorer(model);

@@ -60,6 +60,18 @@ class LlamaModelTest {
   }
 
   @Test
+  void shouldBuildCausalAndPaddingBiasForTheLastQueries() {
+    try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
+      NDArray mask = m.create(new long[] {0, 1, 1, 1}, new Shape(1, 4));
+      float x = LlamaModel.MASKED;
+      // Queries at positions 2 and 3 over keys 0..3; key 0 is padding.
+      assertArrayEquals(new float[] {x, 0, 0, x, x, 0, 0, 0}, LlamaModel.attentionBias(mask, 2).toFloatArray());
+      assertEquals(new Shape(1, 1, 1, 2, 4), LlamaModel.attentionBias(mask, 2).getShape());
+      assertThrows(IllegalArgumentException.class, () -> LlamaModel.attentionBias(mask, 5));
+    }
+  }
+
+  @Test
   void shouldNotChangeRealTokenLogitsWhenLeftPadded() {
     ModelWeights weights = TinyModels.weights(5);
     int v = weights.config().vocabSize();
@@ -132,6 +144,49 @@ class LlamaModelTest {
       float[] got = model.inferenceHidden(ids(m, TOKENS), ones(m, 1, TOKENS.length)).toFloatArray();
       float[] want = reference.inferenceHidden(ids(m, TOKENS), ones(m, 1, TOKENS.length)).toFloatArray();
       assertArrayEquals(want, got, 0f);
+    }
+  }
+
+  @Test
+  void shouldLoadWeightsIntoParametersThatRequireGradients() {
+    try (LlamaModel model = LlamaModel.create(TinyModels.weights(1), Device.cpu());
+        LlamaModel reference = LlamaModel.create(TinyModels.weights(2), Device.cpu());
+        NDManager m = model.manager().newSubManager()) {
+      model.namedParameters().values().forEach(p -> p.setRequiresGradient(true));
+      model.loadWeights(TinyModels.weights(2));
+      float[] got = model.inferenceHidden(ids(m, TOKENS), ones(m, 1, TOKENS.length)).toFloatArray();
+      float[] want = reference.inferenceHidden(ids(m, TOKENS), ones(m, 1, TOKENS.length)).toFloatArray();
+      assertArrayEquals(want, got, 0f);
+    }
+  }
+
+  @Test
+  void shouldUseInPlaceParameterUpdatesAfterParametersUpdated() {
+    try (LlamaModel model = LlamaModel.create(TinyModels.weights(1), Device.cpu());
+        NDManager m = model.manager().newSubManager()) {
+      float[] before = model.inferenceHidden(ids(m, TOKENS), ones(m, 1, TOKENS.length)).toFloatArray();
+      // An optimizer step in place: w ← 1.5·w on one projection.
+      model.namedParameters().get(TensorNames.upProj(1)).muli(1.5f);
+      float[] stale = model.inferenceHidden(ids(m, TOKENS), ones(m, 1, TOKENS.length)).toFloatArray();
+      assertArrayEquals(before, stale, 0f);
+      model.parametersUpdated();
+      float[] after = model.inferenceHidden(ids(m, TOKENS), ones(m, 1, TOKENS.length)).toFloatArray();
+      float[] training = model.forwardHidden(ids(m, TOKENS), ones(m, 1, TOKENS.length)).toFloatArray();
+      assertClose(training, after, 1e-5, "inference after update");
+      assertTrue(Math.abs(after[0] - before[0]) + Math.abs(after[40] - before[40]) > 1e-4);
+    }
+  }
+
+  @Test
+  void shouldRunAsADjlBlock() {
+    try (LlamaModel model = LlamaModel.create(TinyModels.weights(1), Device.cpu());
+        NDManager m = model.manager().newSubManager()) {
+      ai.djl.ndarray.NDList out = model.forward(new ai.djl.training.ParameterStore(m, false),
+          new ai.djl.ndarray.NDList(ids(m, TOKENS), ones(m, 1, TOKENS.length)), false);
+      assertEquals(new Shape(1, TOKENS.length, 64), out.get(0).getShape());
+      assertEquals(new Shape(1, TOKENS.length, 32), out.get(1).getShape());
+      assertEquals(model.getOutputShapes(new Shape[] {new Shape(1, TOKENS.length)})[0], out.get(0).getShape());
+      assertEquals(LlamaTensorLayout.expectedShapes(model.config()).size(), model.getParameters().size());
     }
   }
 

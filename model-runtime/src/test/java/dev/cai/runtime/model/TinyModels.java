@@ -7,6 +7,11 @@ public final class TinyModels {
   public static final int EOS = 1;
   public static final int PAD = 2;
 
+  static {
+    // Tiny matrices gain nothing from a second thread, and OpenMP spinning on a shared CPU costs a lot.
+    ComputeThreads.set(1);
+  }
+
   private TinyModels() {}
 
   /** vocab 64, hidden 32, intermediate 48, 2 layers, 4 heads, 2 kv heads, head dim 8. */
