@@ -147,7 +147,10 @@ public final class Trainer implements AutoCloseable {
         try (NDManager scratch = model.manager().newSubManager()) {
           NDArray sum = loss.lossSum(scratch, mb);
           lossSum += sum.getFloat();
-          collector.backward(sum.div((float) total)); // accumulates ∂(Σ_mb loss_mb / W)/∂θ
+          // The divisor is an array of scratch, not a Java number: DJL turns a number into a tensor over a direct
+          // buffer that it frees right after the op, while autograd keeps reading it in backward.
+          NDArray weight = scratch.create((float) total);
+          collector.backward(sum.div(weight)); // accumulates ∂(Σ_mb loss_mb / W)/∂θ
         }
       }
     } catch (RuntimeException e) {
@@ -159,9 +162,10 @@ public final class Trainer implements AutoCloseable {
       Map<String, NDArray> g = gradients(grads);
       double norm = GradientClipping.clipInPlace(g.values(), settings.maxGradNorm());
       if (!Double.isFinite(norm)) {
+        String first = firstNonFinite(g);
         zero(g.values());
-        throw new IllegalStateException("Gradient norm is " + norm + " at step " + (step() + 1)
-            + "; the step was skipped and the weights are unchanged");
+        throw new IllegalStateException("Gradient norm is " + norm + " at step " + (step() + 1) + " (first non-finite"
+            + " gradient: " + first + ", loss " + lossSum / total + "); the step was skipped and the weights are unchanged");
       }
       long t = optimizer.step() + 1;
       double lr = settings.schedule().lrAt(t);
@@ -181,6 +185,15 @@ public final class Trainer implements AutoCloseable {
       out.put(k, g);
     });
     return out;
+  }
+
+  private static String firstNonFinite(Map<String, NDArray> grads) {
+    for (Map.Entry<String, NDArray> e : grads.entrySet()) {
+      if (!Double.isFinite(GradientClipping.squaredNorm(e.getValue()))) {
+        return e.getKey();
+      }
+    }
+    return "none";
   }
 
   private void zeroGradients() {
