@@ -1,0 +1,257 @@
+package dev.cai.runtime.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import dev.cai.runtime.io.Checkpoint;
+import dev.cai.runtime.io.OptimizerState;
+import dev.cai.runtime.io.TrainerState;
+import dev.cai.runtime.model.ForwardOutput;
+import dev.cai.runtime.model.LlamaModel;
+import dev.cai.runtime.weights.HostTensor;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Optimizer steps for a {@link LlamaModel} and its scalar heads: forward each micro-batch under a DJL gradient
+ * collector, back-propagate its loss scaled by 1/(total weight of the whole batch) so gradients accumulate to
+ * exactly the full-batch mean, clip by global norm, take an AdamW step at the scheduled rate, zero the gradients.
+ * No dropout exists in the model, so training is deterministic given the data.
+ *
+ * <p>Threading: one trainer, on one thread; DJL's PyTorch engine allows one gradient collector per JVM at a time.
+ */
+public final class Trainer implements AutoCloseable {
+
+  /** Optimizer, schedule and clipping settings. {@code maxGradNorm} ≤ 0 disables clipping. */
+  public record Settings(AdamW.Settings adamW, LinearWarmupDecay schedule, double maxGradNorm) {
+    public Settings {
+      if (adamW == null || schedule == null) {
+        throw new IllegalArgumentException("adamW and schedule settings are required");
+      }
+      if (Double.isNaN(maxGradNorm)) {
+        throw new IllegalArgumentException("maxGradNorm must be a number");
+      }
+    }
+  }
+
+  /** What one optimizer step did: its 1-based number, mean loss, gradient norm before clipping, rate, weight. */
+  public record StepResult(long step, double loss, double gradNorm, double lr, double weight) {}
+
+  /**
+   * A loss over one micro-batch: {@link #lossSum} returns a differentiable scalar that is a <em>sum</em> over
+   * {@link #weight} units (tokens, pairs), so the step can normalise by the weight of the whole batch.
+   */
+  public interface MicroBatchLoss<T> {
+    double weight(T microBatch);
+
+    /** The summed loss; every array must be created in (or attached to) {@code scratch}. */
+    NDArray lossSum(NDManager scratch, T microBatch);
+  }
+
+  private final LlamaModel model;
+  private final List<ScalarHead> heads;
+  private final Settings settings;
+  private final NDManager optimizerManager;
+  private final AdamW optimizer;
+  private final Map<String, NDArray> params;
+
+  /** A trainer over every parameter of {@code model} and {@code heads}; marks them as requiring gradients. */
+  public Trainer(LlamaModel model, List<ScalarHead> heads, Settings settings) {
+    this.model = model;
+    this.heads = List.copyOf(heads);
+    this.settings = settings;
+    Map<String, NDArray> all = new LinkedHashMap<>(model.namedParameters());
+    for (ScalarHead h : this.heads) {
+      for (Map.Entry<String, NDArray> e : h.namedParameters().entrySet()) {
+        if (all.put(e.getKey(), e.getValue()) != null) {
+          throw new IllegalArgumentException("Head parameter '" + e.getKey() + "' clashes with another parameter");
+        }
+      }
+    }
+    this.params = Collections.unmodifiableMap(all);
+    params.values().forEach(p -> p.setRequiresGradient(true));
+    this.optimizerManager = model.manager().newSubManager();
+    this.optimizer = new AdamW(settings.adamW(), optimizerManager);
+  }
+
+  public LlamaModel model() {
+    return model;
+  }
+
+  public Settings settings() {
+    return settings;
+  }
+
+  /** Optimizer steps taken (also the schedule position). */
+  public long step() {
+    return optimizer.step();
+  }
+
+  /** Every trained parameter by checkpoint name (model, then heads); live arrays. */
+  public Map<String, NDArray> parameters() {
+    return params;
+  }
+
+  /** The causal-LM loss on response tokens (see {@link CausalLmLoss}), weighted by target-token count. */
+  public MicroBatchLoss<TokenBatch> causalLmLoss() {
+    int vocab = model.config().vocabSize();
+    return new MicroBatchLoss<>() {
+      @Override
+      public double weight(TokenBatch b) {
+        return b.targetCount();
+      }
+
+      @Override
+      public NDArray lossSum(NDManager scratch, TokenBatch b) {
+        for (int id : b.inputIds()) {
+          if (id >= vocab) {
+            throw new IllegalArgumentException("Token id " + id + " is outside the vocabulary of " + vocab);
+          }
+        }
+        NDArray ids = b.inputIds(scratch);
+        ForwardOutput out = model.forward(ids, b.attentionMask(scratch));
+        return CausalLmLoss.nllSum(out.logits(), ids, b.lossMask(scratch));
+      }
+    };
+  }
+
+  /** One supervised fine-tuning step over {@code microBatches} (gradient accumulation across them). */
+  public StepResult sftStep(List<TokenBatch> microBatches) {
+    return step(microBatches, causalLmLoss());
+  }
+
+  /**
+   * One optimizer step over {@code microBatches} with {@code loss}. If the gradient norm is not finite the
+   * gradients are dropped, nothing is updated, and an {@link IllegalStateException} says so.
+   */
+  public <T> StepResult step(List<T> microBatches, MicroBatchLoss<T> loss) {
+    if (microBatches.isEmpty()) {
+      throw new IllegalArgumentException("A step needs at least one micro-batch");
+    }
+    double total = 0;
+    for (T mb : microBatches) {
+      total += loss.weight(mb);
+    }
+    if (!(total > 0)) {
+      throw new IllegalArgumentException("The batch has nothing to learn (total loss weight " + total + ")");
+    }
+    double lossSum = 0;
+    try (GradientCollector collector = model.manager().getEngine().newGradientCollector()) {
+      for (T mb : microBatches) {
+        try (NDManager scratch = model.manager().newSubManager()) {
+          NDArray sum = loss.lossSum(scratch, mb);
+          lossSum += sum.getFloat();
+          // The divisor is an array of scratch, not a Java number: DJL turns a number into a tensor over a direct
+          // buffer that it frees right after the op, while autograd keeps reading it in backward.
+          NDArray weight = scratch.create((float) total);
+          collector.backward(sum.div(weight)); // accumulates ∂(Σ_mb loss_mb / W)/∂θ
+        }
+      }
+    } catch (RuntimeException e) {
+      zeroGradients();
+      throw e;
+    }
+    // Grad mode is off again: parameters may be updated in place.
+    try (NDManager grads = model.manager().newSubManager()) {
+      Map<String, NDArray> g = gradients(grads);
+      double norm = GradientClipping.clipInPlace(g.values(), settings.maxGradNorm());
+      if (!Double.isFinite(norm)) {
+        String first = firstNonFinite(g);
+        zero(g.values());
+        throw new IllegalStateException("Gradient norm is " + norm + " at step " + (step() + 1) + " (first non-finite"
+            + " gradient: " + first + ", loss " + lossSum / total + "); the step was skipped and the weights are unchanged");
+      }
+      long t = optimizer.step() + 1;
+      double lr = settings.schedule().lrAt(t);
+      optimizer.step(params, g, lr);
+      zero(g.values());
+      model.parametersUpdated();
+      return new StepResult(t, lossSum / total, norm, lr, total);
+    }
+  }
+
+  /** Live gradient arrays of every parameter, as handles owned by {@code owner}. */
+  private Map<String, NDArray> gradients(NDManager owner) {
+    Map<String, NDArray> out = new LinkedHashMap<>();
+    params.forEach((k, p) -> {
+      NDArray g = p.getGradient();
+      g.attach(owner);
+      out.put(k, g);
+    });
+    return out;
+  }
+
+  private static String firstNonFinite(Map<String, NDArray> grads) {
+    for (Map.Entry<String, NDArray> e : grads.entrySet()) {
+      if (!Double.isFinite(GradientClipping.squaredNorm(e.getValue()))) {
+        return e.getKey();
+      }
+    }
+    return "none";
+  }
+
+  private void zeroGradients() {
+    try (NDManager grads = model.manager().newSubManager()) {
+      zero(gradients(grads).values());
+    }
+  }
+
+  private static void zero(Iterable<NDArray> grads) {
+    for (NDArray g : grads) {
+      g.subi(g);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Checkpoints
+
+  /**
+   * A host snapshot of weights, heads, optimizer moments and trainer state. {@code examplesSeen} and
+   * {@code rngState} come from the caller's data loop; the schedule settings are recorded in {@code extra}.
+   */
+  public Checkpoint checkpoint(long examplesSeen, long rngState, Map<String, String> extra,
+      Optional<Path> tokenizerJson) {
+    Map<String, HostTensor> headTensors = new LinkedHashMap<>();
+    heads.forEach(h -> headTensors.putAll(h.export()));
+    Map<String, String> all = new HashMap<>(extra);
+    LinearWarmupDecay s = settings.schedule();
+    all.put("schedule.peak_lr", Double.toString(s.peakLr()));
+    all.put("schedule.warmup_steps", Long.toString(s.warmupSteps()));
+    all.put("schedule.total_steps", Long.toString(s.totalSteps()));
+    all.put("schedule.final_fraction", Double.toString(s.finalFraction()));
+    all.put("max_grad_norm", Double.toString(settings.maxGradNorm()));
+    return new Checkpoint(model.exportWeights("trainer step " + step()), headTensors,
+        Optional.of(optimizer.exportState()),
+        Optional.of(new TrainerState(step(), examplesSeen, rngState, all)), tokenizerJson);
+  }
+
+  /** Loads weights, heads and optimizer state (fresh if the checkpoint has none) from {@code c} into this trainer's arrays. */
+  public void restore(Checkpoint c) {
+    model.loadWeights(c.model());
+    List<String> missing = new ArrayList<>();
+    for (ScalarHead h : heads) {
+      if (!c.heads().containsKey(ScalarHead.weightName(h.name()))) {
+        missing.add(h.name());
+      }
+    }
+    if (!missing.isEmpty()) {
+      throw new IllegalArgumentException("Checkpoint of " + c.model().source() + " has no heads " + missing);
+    }
+    heads.forEach(h -> h.load(c.heads()));
+    // Without saved moments the optimizer starts afresh (step 0), as for a new run from these weights.
+    optimizer.importState(c.optimizer().orElse(new OptimizerState(0, Map.of(), Map.of(), Map.of())), params);
+  }
+
+  /** Frees the optimizer moments; the model and heads belong to the caller. */
+  @Override
+  public void close() {
+    optimizer.close(); // moments first, then their manager
+    optimizerManager.close();
+  }
+}
