@@ -1,7 +1,7 @@
 package dev.cai.actors;
 
-import dev.cai.runtime.gguf.GgufLoader;
-import dev.cai.runtime.gguf.GgufModel;
+import dev.cai.runtime.io.ModelFiles;
+import dev.cai.runtime.weights.LoadedModel;
 import dev.cai.runtime.model.DeviceSetting;
 import dev.cai.runtime.model.LlamaModel;
 import java.nio.file.Path;
@@ -10,19 +10,19 @@ import java.nio.file.Path;
 public final class ModelLoading {
   private ModelLoading() {}
 
-  /** A generation model from a GGUF file, on {@code device}. */
+  /** A generation model from a GGUF file, model directory or checkpoint, on {@code device}. */
   public static GenerationModel generation(Path path, DeviceSetting device) {
-    GgufModel loaded = GgufLoader.load(path);
+    LoadedModel loaded = ModelFiles.load(path);
     return new GenerationModel(model(loaded, device), loaded.tokenizer(), loaded.chatTemplate(), loaded.modelId());
   }
 
-  /** An AI-feedback labeler from a GGUF file, on {@code device}. */
+  /** An AI-feedback labeler from a GGUF file, model directory or checkpoint, on {@code device}. */
   public static FeedbackModel feedback(Path path, DeviceSetting device) {
-    GgufModel loaded = GgufLoader.load(path);
+    LoadedModel loaded = ModelFiles.load(path);
     return new FeedbackModel(model(loaded, device), loaded.tokenizer(), loaded.modelId());
   }
 
-  private static LlamaModel model(GgufModel loaded, DeviceSetting device) {
+  private static LlamaModel model(LoadedModel loaded, DeviceSetting device) {
     try {
       return LlamaModel.create(loaded.weights(), device);
     } catch (RuntimeException e) {

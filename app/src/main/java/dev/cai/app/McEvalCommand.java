@@ -2,8 +2,8 @@ package dev.cai.app;
 
 import dev.cai.runtime.eval.McEval;
 import dev.cai.runtime.generate.ContinuationScorer;
-import dev.cai.runtime.gguf.GgufLoader;
-import dev.cai.runtime.gguf.GgufModel;
+import dev.cai.runtime.io.ModelFiles;
+import dev.cai.runtime.weights.LoadedModel;
 import dev.cai.runtime.model.LlamaModel;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -36,7 +36,7 @@ final class McEvalCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     long t0 = System.nanoTime();
     McEval.Report r;
-    try (GgufModel loaded = GgufLoader.load(model.modelPath());
+    try (LoadedModel loaded = ModelFiles.load(model.modelPath());
          LlamaModel lm = LlamaModel.create(loaded.weights(), model.deviceSetting())) {
       ContinuationScorer scorer = new ContinuationScorer(lm);
       ProgressLine bar = new ProgressLine(spec.commandLine().getErr(), "questions", items.size());

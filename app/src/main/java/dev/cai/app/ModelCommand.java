@@ -1,8 +1,8 @@
 package dev.cai.app;
 
 import dev.cai.runtime.fetch.EmbeddedModel;
-import dev.cai.runtime.gguf.GgufLoader;
-import dev.cai.runtime.gguf.GgufModel;
+import dev.cai.runtime.io.ModelFiles;
+import dev.cai.runtime.weights.LoadedModel;
 import dev.cai.runtime.model.LlamaConfig;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -44,7 +44,7 @@ final class ModelCommand {
     @Override
     public Integer call() {
       Path path = options.modelPath();
-      try (GgufModel m = GgufLoader.load(path)) {
+      try (LoadedModel m = ModelFiles.load(path)) {
         LlamaConfig c = m.weights().config();
         long params = m.weights().tensors().values().stream().mapToLong(t -> t.numel()).sum();
         var out = spec.commandLine().getOut();

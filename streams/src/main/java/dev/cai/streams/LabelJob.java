@@ -10,8 +10,8 @@ import dev.cai.actors.ScoreOptionsRequest;
 import dev.cai.persistence.RecordStore;
 import dev.cai.runtime.constitution.Constitution;
 import dev.cai.runtime.generate.GenerationSettings;
-import dev.cai.runtime.gguf.GgufFile;
-import dev.cai.runtime.gguf.GgufLoader;
+import dev.cai.runtime.io.ModelFiles;
+import dev.cai.runtime.tokenizer.ChatTemplate;
 import dev.cai.runtime.model.DeviceSetting;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -60,9 +60,9 @@ public final class LabelJob {
     }
     OptionScorer scorer = (context, a, b) -> AskPattern.askWithStatus(feedback,
         replyTo -> new ModelActor.Submit<>(new ScoreOptionsRequest(context, a, b), replyTo), c.askTimeout(), system.scheduler());
+    ChatTemplate feedbackTemplate = ModelFiles.chatTemplateOf(c.feedbackModel()); // frames the questions
     LabelGraph.Models models = new LabelGraph.Models(new ActorResponder(policy, c.sampling(), c.askTimeout(), system),
-        SlJob.modelId(c.policyModel()), scorer, reasoner, GgufLoader.chatTemplate(GgufFile.read(c.feedbackModel())),
-        SlJob.modelId(c.feedbackModel()));
+        SlJob.modelId(c.policyModel()), scorer, reasoner, feedbackTemplate, SlJob.modelId(c.feedbackModel()));
     return LabelGraph.run(system, c.sources(), store, c.constitution(), models, c.graph(), progress);
   }
 }

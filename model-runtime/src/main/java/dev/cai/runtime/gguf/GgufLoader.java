@@ -1,5 +1,7 @@
 package dev.cai.runtime.gguf;
 
+import dev.cai.runtime.weights.LoadedModel;
+
 import dev.cai.runtime.model.LlamaConfig;
 import dev.cai.runtime.tokenizer.BpeTokenizerJson;
 import dev.cai.runtime.tokenizer.ChatTemplate;
@@ -47,14 +49,14 @@ public final class GgufLoader {
   private GgufLoader() {}
 
   /** Loads weights, tokenizer and chat template of {@code path}; every problem is a {@link ModelLoadException}. */
-  public static GgufModel load(Path path) {
+  public static LoadedModel load(Path path) {
     GgufFile file = GgufFile.read(path);
     LlamaConfig config = config(file);
     Map<String, HostTensor> tensors = weights(file, config);
     HfTokenizer tokenizer = tokenizer(file);
     String name = path.getFileName().toString();
     String id = name.endsWith(".gguf") ? name.substring(0, name.length() - 5) : name;
-    return new GgufModel(new ModelWeights(config, tensors, path.toString()), tokenizer, chatTemplate(file), id);
+    return new LoadedModel(new ModelWeights(config, tensors, path.toString()), tokenizer, chatTemplate(file), id);
   }
 
   /** The chat format named by the file's {@code tokenizer.chat_template} (the plain transcript when it has none). */

@@ -141,6 +141,12 @@ public final class CheckpointStore {
       Path dst = tmp.resolve(HuggingFaceDirectory.TOKENIZER);
       Files.copy(c.tokenizerJson().get(), dst);
       forceFile(dst);
+      // special tokens and chat template travel with the tokenizer when it has them
+      Path config = c.tokenizerJson().get().resolveSibling(HuggingFaceDirectory.TOKENIZER_CONFIG);
+      if (Files.isRegularFile(config)) {
+        Files.copy(config, tmp.resolve(HuggingFaceDirectory.TOKENIZER_CONFIG));
+        forceFile(tmp.resolve(HuggingFaceDirectory.TOKENIZER_CONFIG));
+      }
     }
   }
 

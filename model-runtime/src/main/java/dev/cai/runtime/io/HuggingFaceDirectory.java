@@ -36,7 +36,7 @@ public final class HuggingFaceDirectory {
   public static final String SINGLE_FILE = "model.safetensors";
   public static final String INDEX = "model.safetensors.index.json";
   public static final String TOKENIZER = "tokenizer.json";
-  static final String TOKENIZER_CONFIG = "tokenizer_config.json";
+  public static final String TOKENIZER_CONFIG = "tokenizer_config.json";
 
   /** Safetensors files of the project's checkpoints that are not model weights. */
   private static final Set<String> NOT_WEIGHTS = Set.of(CheckpointStore.OPTIMIZER, CheckpointStore.HEADS);

@@ -68,6 +68,21 @@ public final class ChatTemplate {
     return Optional.ofNullable(defaultSystemPrompt);
   }
 
+  /**
+   * A Jinja chat template that {@link #fromJinja} maps back to this template (for {@code tokenizer_config.json}
+   * of saved checkpoints); null for the plain transcript, which has no template.
+   */
+  public String toJinja() {
+    if (format == Format.TRANSCRIPT) {
+      return null;
+    }
+    String system = defaultSystemPrompt == null ? ""
+        : "{% if messages[0]['role'] != 'system' %}{{ '<|im_start|>system\\n" + defaultSystemPrompt.replace("\n", "\\n")
+            .replace("'", "\\'") + "<|im_end|>\\n' }}{% endif %}";
+    return system + "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content']"
+        + " + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+  }
+
   /** Text that ends an assistant turn: {@code <|im_end|>} for ChatML, the next {@code \n\nHuman:} otherwise. */
   public String endOfTurn() {
     return format == Format.CHATML ? IM_END : "\n\nHuman:";

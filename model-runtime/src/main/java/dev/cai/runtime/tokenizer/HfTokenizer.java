@@ -54,9 +54,10 @@ public final class HfTokenizer implements TextTokenizer {
   private final String[] tokensById;
   private final SpecialTokens specials;
   private final String source;
+  private final String json;
 
   private HfTokenizer(HuggingFaceTokenizer delegate, Map<String, Integer> tokenIds, SpecialTokens specials,
-      String source) {
+      String source, String json) {
     this.delegate = delegate;
     this.tokenIds = tokenIds;
     int size = tokenIds.values().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
@@ -64,6 +65,7 @@ public final class HfTokenizer implements TextTokenizer {
     tokenIds.forEach((token, id) -> tokensById[id] = token);
     this.specials = specials;
     this.source = source;
+    this.json = json;
   }
 
   /**
@@ -109,7 +111,7 @@ public final class HfTokenizer implements TextTokenizer {
     } catch (IOException | RuntimeException e) {
       throw new ModelLoadException("Tokenizer " + source + " could not be built: " + e.getMessage(), e);
     }
-    return new HfTokenizer(tokenizer, ids, specials, source);
+    return new HfTokenizer(tokenizer, ids, specials, source, json);
   }
 
   private static String read(Path file) {
@@ -240,6 +242,38 @@ public final class HfTokenizer implements TextTokenizer {
   }
 
   /** The file or description this tokenizer was built from. */
+  /** The special token ids. */
+  public SpecialTokens specials() {
+    return specials;
+  }
+
+  /**
+   * Writes {@code tokenizer.json} and a {@code tokenizer_config.json} (special tokens, and {@code chat_template}
+   * when {@code chatTemplateJinja} is not null) into {@code dir}, so {@link #load(Path)} restores this tokenizer.
+   */
+  public void save(Path dir, String chatTemplateJinja) {
+    JsonObject config = new JsonObject();
+    if (specials.bosTokenId() >= 0) {
+      config.addProperty("bos_token", token(specials.bosTokenId()));
+    }
+    if (specials.eosTokenId() >= 0) {
+      config.addProperty("eos_token", token(specials.eosTokenId()));
+    }
+    if (specials.padTokenId() >= 0) {
+      config.addProperty("pad_token", token(specials.padTokenId()));
+    }
+    if (chatTemplateJinja != null) {
+      config.addProperty("chat_template", chatTemplateJinja);
+    }
+    try {
+      Files.createDirectories(dir);
+      Files.writeString(dir.resolve("tokenizer.json"), json, StandardCharsets.UTF_8);
+      Files.writeString(dir.resolve("tokenizer_config.json"), config.toString(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new ModelLoadException("Cannot write tokenizer files to " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
   public String source() {
     return source;
   }

@@ -1,5 +1,7 @@
 package dev.cai.runtime.gguf;
 
+import dev.cai.runtime.weights.LoadedModel;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -24,7 +26,7 @@ class GgufLoaderTest {
   void shouldLoadTinyF32ModelExactlyAsWritten() throws Exception {
     Path file = dir.resolve("tiny.gguf");
     ModelWeights written = TinyLlama.write(file, 42, GgmlType.F32);
-    try (GgufModel model = GgufLoader.load(file)) {
+    try (LoadedModel model = GgufLoader.load(file)) {
       assertEquals("tiny", model.modelId());
       assertEquals(written.tensors().keySet(), model.weights().tensors().keySet());
       for (HostTensor t : written.tensors().values()) {
@@ -105,7 +107,7 @@ class GgufLoaderTest {
   void shouldBuildTokenizerAndChatTemplateFromMetadata() throws Exception {
     Path file = dir.resolve("tiny.gguf");
     TinyLlama.write(file, 1, GgmlType.Q8_0);
-    try (GgufModel model = GgufLoader.load(file)) {
+    try (LoadedModel model = GgufLoader.load(file)) {
       assertEquals(ChatTemplate.Format.CHATML, model.chatTemplate().format());
       assertFalse(model.chatTemplate().defaultSystemPrompt().isPresent());
       String prompt = model.chatTemplate().render(List.of(ChatMessage.user("the cat")), true);

@@ -1,5 +1,7 @@
 package dev.cai.runtime.gguf;
 
+import dev.cai.runtime.weights.LoadedModel;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -24,7 +26,7 @@ import org.junit.jupiter.api.Test;
  * and tools/tokenizer_reference.py). Needs the model: {@code ./cai model fetch}.
  */
 class GgufSmolLm2IT {
-  private static GgufModel model;
+  private static LoadedModel model;
   private static long loadMillis;
 
   @BeforeAll

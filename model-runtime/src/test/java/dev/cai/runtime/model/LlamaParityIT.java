@@ -13,7 +13,7 @@ import dev.cai.runtime.generate.GeneratedSequence;
 import dev.cai.runtime.generate.GenerationSettings;
 import dev.cai.runtime.generate.Generator;
 import dev.cai.runtime.gguf.GgufLoader;
-import dev.cai.runtime.gguf.GgufModel;
+import dev.cai.runtime.weights.LoadedModel;
 import dev.cai.runtime.gguf.GgufTestFiles;
 import dev.cai.runtime.tokenizer.ChatMessage;
 import java.io.InputStream;
@@ -33,7 +33,7 @@ import org.junit.jupiter.api.Test;
  */
 class LlamaParityIT {
   static final double LOGIT_TOLERANCE = 3e-3;
-  private static GgufModel loaded;
+  private static LoadedModel loaded;
   private static LlamaModel model;
   private static JsonObject fixture;
 
