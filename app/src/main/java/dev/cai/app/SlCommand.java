@@ -29,7 +29,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code cai sl}: the supervised phase of Constitutional AI. */
 @Command(name = "sl", mixinStandardHelpOptions = true, description = "SL-CAI: critique/revision data generation and SFT.",
-    subcommands = {SlCommand.Generate.class})
+    subcommands = {SlCommand.Generate.class, SlTrainCommand.class})
 final class SlCommand {
 
   /** {@code cai sl generate}. */
