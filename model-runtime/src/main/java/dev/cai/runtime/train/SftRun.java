@@ -60,7 +60,7 @@ public final class SftRun {
     }
     long totalSteps = ((long) s.epochs() * examples.size() + s.batchSize() - 1) / s.batchSize();
     Trainer.Settings ts = new Trainer.Settings(new AdamW.Settings(0.9, 0.999, 1e-8, s.weightDecay()),
-        new LinearWarmupDecay(s.peakLr(), Math.min(s.warmupSteps(), totalSteps), totalSteps, 0.0), s.maxGradNorm());
+        new LinearWarmupDecay(s.peakLr(), Math.min(s.warmupSteps(), totalSteps - 1), totalSteps, 0.0), s.maxGradNorm());
     Path checkpoints = out.resolve("checkpoints");
     Path tokenizerDir = out.resolve("tokenizer");
     base.tokenizer().save(tokenizerDir, base.chatTemplate().toJinja());
