@@ -11,5 +11,6 @@ final class Commands {
     root.addSubcommand(new GenerateCommand());
     root.addSubcommand(new SlCommand());
     root.addSubcommand(new LabelCommand());
+    root.addSubcommand(new BenchCommand());
   }
 }
