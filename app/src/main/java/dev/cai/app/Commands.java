@@ -12,5 +12,6 @@ final class Commands {
     root.addSubcommand(new SlCommand());
     root.addSubcommand(new LabelCommand());
     root.addSubcommand(new BenchCommand());
+    root.addSubcommand(new DemoCommand());
   }
 }

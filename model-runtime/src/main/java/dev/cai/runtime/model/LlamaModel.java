@@ -57,6 +57,12 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
   private final NDArray sinTable;
   private final int ropeLength;
   private final float attnScale;
+  // Scalars used on the differentiable path are arrays owned by the model: a Java number operand becomes a
+  // temporary tensor over a Java buffer that can be collected before backward reads it (pow and mul keep
+  // their operand for the gradient), which made a training step depend on when the GC ran.
+  private final NDArray rmsEps;
+  private final NDArray rsqrtExponent;
+  private final NDArray attnScaleArray;
   private NDManager inferenceManager;
   private InferenceWeights inference;
 
@@ -89,6 +95,9 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
       cosTable = manager.create(tables[0], new Shape(ropeLength, config.headDim()));
       sinTable = manager.create(tables[1], new Shape(ropeLength, config.headDim()));
       attnScale = (float) (1.0 / Math.sqrt(config.headDim()));
+      rmsEps = manager.create((float) config.rmsNormEps());
+      rsqrtExponent = manager.create(-0.5f);
+      attnScaleArray = manager.create(attnScale);
     } catch (RuntimeException e) {
       manager.close();
       throw e;
@@ -351,14 +360,14 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
       NDArray q = qAndK.get(0).reshape(b, nkv, g, d);
       NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)); // [B, kv, g, T]
       if (w.scoreScale() != 1f) {
-        scores = scores.mul(w.scoreScale());
+        scores = scores.mul(scaleOf(w));
       }
       ctx = scores.add(bias).softmax(-1).matMul(v).reshape(b, 1, (long) nq * d);
     } else {
       NDArray q = qAndK.get(0).reshape(b, s, nkv, g, d).transpose(0, 2, 3, 1, 4).reshape(b, nkv, g * s, d);
       NDArray scores = q.matMul(k.transpose(0, 1, 3, 2));
       if (w.scoreScale() != 1f) {
-        scores = scores.mul(w.scoreScale());
+        scores = scores.mul(scaleOf(w));
       }
       NDArray probs = scores.reshape(b, nkv, g, s, tk).add(bias).softmax(-1).reshape(b, nkv, g * s, tk);
       ctx = probs.matMul(v).reshape(b, nkv, g, s, d).transpose(0, 3, 1, 2, 4).reshape(b, s, (long) nq * d);
@@ -372,9 +381,17 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
     return x.add(linear(act, w.down()));
   }
 
+  /** The layer's score scale as the model-owned array (only the unfused weights carry a scale, 1/√d). */
+  private NDArray scaleOf(LayerWeights w) {
+    if (w.scoreScale() != attnScale) {
+      throw new IllegalStateException("unexpected attention score scale " + w.scoreScale());
+    }
+    return attnScaleArray;
+  }
+
   /** RMSNorm: x · rsqrt(mean(x²) + eps) · w; a null {@code weight} means it was folded into the next matmul. */
   private NDArray rmsNorm(NDArray x, NDArray weight) {
-    NDArray normed = x.mul(x.square().mean(new int[] {-1}, true).add((float) config.rmsNormEps()).pow(-0.5f));
+    NDArray normed = x.mul(x.square().mean(new int[] {-1}, true).add(rmsEps).pow(rsqrtExponent));
     return weight == null ? normed : normed.mul(weight);
   }
 
