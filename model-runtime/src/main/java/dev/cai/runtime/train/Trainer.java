@@ -6,7 +6,6 @@ import ai.djl.training.GradientCollector;
 import dev.cai.runtime.io.Checkpoint;
 import dev.cai.runtime.io.OptimizerState;
 import dev.cai.runtime.io.TrainerState;
-import dev.cai.runtime.model.ForwardOutput;
 import dev.cai.runtime.model.LlamaModel;
 import dev.cai.runtime.weights.HostTensor;
 import java.nio.file.Path;
@@ -114,9 +113,10 @@ public final class Trainer implements AutoCloseable {
             throw new IllegalArgumentException("Token id " + id + " is outside the vocabulary of " + vocab);
           }
         }
-        NDArray ids = b.inputIds(scratch);
-        ForwardOutput out = model.forward(ids, b.attentionMask(scratch));
-        return CausalLmLoss.nllSum(out.logits(), ids, b.lossMask(scratch));
+        // Only positions that predict a response token go through the LM head.
+        CausalLmLoss.Targets targets = CausalLmLoss.targets(b.inputIds(), b.lossMask(), b.batchSize(), b.seqLen());
+        NDArray hidden = model.forwardHidden(b.inputIds(scratch), b.attentionMask(scratch));
+        return CausalLmLoss.nllSumOfRows(model.logits(CausalLmLoss.selectRows(hidden, targets)), targets);
       }
     };
   }

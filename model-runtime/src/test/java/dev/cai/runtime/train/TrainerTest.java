@@ -55,8 +55,15 @@ class TrainerTest {
         LlamaModel b = LlamaModel.create(TinyModels.weights(5), Device.cpu());
         Trainer ta = new Trainer(a, List.of(), settings(10));
         Trainer tb = new Trainer(b, List.of(), settings(10))) {
+      double fullLogitsLoss;
+      try (NDManager s = a.manager().newSubManager()) {
+        NDArray ids = full.inputIds(s);
+        fullLogitsLoss = CausalLmLoss.nllSum(a.forward(ids, full.attentionMask(s)).logits(), ids, full.lossMask(s))
+            .getFloat() / full.targetCount();
+      }
       Trainer.StepResult ra = ta.sftStep(List.of(full));
       Trainer.StepResult rb = tb.sftStep(micro);
+      assertEquals(fullLogitsLoss, ra.loss(), 1e-5, "LM head on target rows only = loss on full logits");
       assertEquals(ra.loss(), rb.loss(), 1e-5);
       assertEquals(ra.gradNorm(), rb.gradNorm(), 1e-4 * ra.gradNorm());
       a.namedParameters().forEach((k, p) ->
