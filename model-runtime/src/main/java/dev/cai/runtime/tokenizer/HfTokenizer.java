@@ -26,6 +26,14 @@ public final class HfTokenizer implements TextTokenizer {
   public record SpecialTokens(int bosTokenId, int eosTokenId, int padTokenId) {
     public static final SpecialTokens NONE = new SpecialTokens(-1, -1, -1);
 
+    /**
+     * The padding id a {@link TextTokenizer} reports: the model's pad token unless it is the EOS token (as in SmolLM2,
+     * where pad = eos = {@code <|im_end|>}), in which case -1, so padding is never mistaken for an end of sequence.
+     */
+    public static int distinctPad(int padTokenId, int eosTokenId) {
+      return padTokenId == eosTokenId ? -1 : padTokenId;
+    }
+
     public SpecialTokens {
       if (bosTokenId < -1 || eosTokenId < -1 || padTokenId < -1) {
         throw new IllegalArgumentException("Special token ids must be -1 (none) or >= 0, got "
@@ -60,7 +68,8 @@ public final class HfTokenizer implements TextTokenizer {
 
   /**
    * Loads {@code tokenizer.json} (or the one inside a directory); BOS/EOS/PAD come from a sibling
-   * {@code tokenizer_config.json} when there is one ({@code bos_token}, {@code eos_token}, {@code pad_token}).
+   * {@code tokenizer_config.json} when there is one ({@code bos_token}, {@code eos_token}, {@code pad_token}; a pad
+   * equal to EOS is reported as -1, see {@link SpecialTokens#distinctPad}).
    */
   public static HfTokenizer load(Path tokenizerJson) {
     Path file = Files.isDirectory(tokenizerJson) ? tokenizerJson.resolve("tokenizer.json") : tokenizerJson;
@@ -157,8 +166,9 @@ public final class HfTokenizer implements TextTokenizer {
   private static SpecialTokens specialsFromConfig(Path config, Map<String, Integer> ids) {
     try {
       JsonObject root = JsonParser.parseString(Files.readString(config, StandardCharsets.UTF_8)).getAsJsonObject();
-      return new SpecialTokens(configToken(root, "bos_token", ids), configToken(root, "eos_token", ids),
-          configToken(root, "pad_token", ids));
+      int eos = configToken(root, "eos_token", ids);
+      return new SpecialTokens(configToken(root, "bos_token", ids), eos,
+          SpecialTokens.distinctPad(configToken(root, "pad_token", ids), eos));
     } catch (IOException | JsonParseException | IllegalStateException e) {
       throw new ModelLoadException("Cannot read tokenizer config " + config + ": " + e.getMessage(), e);
     }

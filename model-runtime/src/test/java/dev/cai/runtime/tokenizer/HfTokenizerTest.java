@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.cai.runtime.gguf.TinyVocabulary;
+import dev.cai.runtime.gguf.BpeVocabulary;
 import dev.cai.runtime.weights.ModelLoadException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class HfTokenizerTest {
-  private static final TinyVocabulary VOCAB = TinyVocabulary.create();
+  private static final BpeVocabulary VOCAB = BpeVocabulary.tiny();
 
   private static HfTokenizer tiny() {
     String json = BpeTokenizerJson.build(VOCAB.tokens(), VOCAB.tokenTypes(), VOCAB.merges(), "smollm");
@@ -80,7 +80,7 @@ class HfTokenizerTest {
     String json = BpeTokenizerJson.build(VOCAB.tokens(), VOCAB.tokenTypes(), VOCAB.merges(), "gpt2");
     Files.writeString(dir.resolve("tokenizer.json"), json, StandardCharsets.UTF_8);
     Files.writeString(dir.resolve("tokenizer_config.json"),
-        "{\"bos_token\":\"<|im_start|>\",\"eos_token\":{\"content\":\"<|im_end|>\"},\"pad_token\":null}");
+        "{\"bos_token\":\"<|im_start|>\",\"eos_token\":{\"content\":\"<|im_end|>\"},\"pad_token\":\"<|im_end|>\"}");
     try (HfTokenizer tok = HfTokenizer.load(dir)) {
       assertEquals(1, tok.bosTokenId());
       assertEquals(2, tok.eosTokenId());
@@ -100,6 +100,32 @@ class HfTokenizerTest {
     Files.writeString(corrupt, "{\"model\": {\"type\": \"BPE\"");
     e = assertThrows(ModelLoadException.class, () -> HfTokenizer.load(corrupt));
     assertTrue(e.getMessage().contains(corrupt.toString()), e.getMessage());
+  }
+
+  @Test
+  void shouldBuildWorkingTokenizersForEveryKnownPreTokenizer() {
+    for (String pre : new String[] {"default", "gpt2", "smollm", "starcoder", "llama-bpe", "llama3", "qwen2"}) {
+      String json = BpeTokenizerJson.build(VOCAB.tokens(), VOCAB.tokenTypes(), VOCAB.merges(), pre);
+      try (HfTokenizer tok = HfTokenizer.fromJson(json, HfTokenizer.SpecialTokens.NONE, pre)) {
+        String text = "<|im_start|>user\nIt's 2024: the cat, 🚀!<|im_end|>";
+        int[] ids = tok.encode(text);
+        assertEquals(1, ids[0], pre);
+        assertEquals(2, ids[ids.length - 1], pre);
+        assertEquals(text, tok.decode(ids, false), pre);
+      }
+    }
+    assertThrows(IllegalArgumentException.class,
+        () -> BpeTokenizerJson.build(VOCAB.tokens(), VOCAB.tokenTypes(), VOCAB.merges(), "made-up"));
+  }
+
+  @Test
+  void shouldRespellTokensOutsideTheByteAlphabet() {
+    assertEquals("Ġ", String.valueOf(ByteLevel.charOf(' ')));
+    assertEquals("Ċ", String.valueOf(ByteLevel.charOf('\n')));
+    assertEquals("Ã©", ByteLevel.spell("é"));
+    assertTrue(ByteLevel.isSpelled("ĠtheĊ"));
+    assertEquals(' ', ByteLevel.byteOf('Ġ'));
+    assertEquals(-1, ByteLevel.byteOf('€'));
   }
 
   @Test

@@ -2,21 +2,23 @@ package dev.cai.runtime.gguf;
 
 import dev.cai.runtime.tokenizer.ByteLevel;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
 /**
- * A small byte-level BPE vocabulary (3 ChatML control tokens, the 256 byte tokens and a few dozen English merges)
- * for tiny test models; same layout as SmolLM2's: {@code <|endoftext|>}=0, {@code <|im_start|>}=1,
- * {@code <|im_end|>}=2.
+ * A byte-level BPE vocabulary as llama.cpp stores it in GGUF metadata: tokens (index = id), llama.cpp token types,
+ * merges ("left right", best first) and the pre-tokenizer name ({@code tokenizer.ggml.pre}).
  */
-public record TinyVocabulary(List<String> tokens, int[] tokenTypes, List<String> merges) {
-  /** Tokens and merges in id order. */
-  public TinyVocabulary {
+public record BpeVocabulary(List<String> tokens, int[] tokenTypes, List<String> merges, String pre) {
+  public BpeVocabulary {
     tokens = List.copyOf(tokens);
     tokenTypes = tokenTypes.clone();
     merges = List.copyOf(merges);
+    if (tokenTypes.length != tokens.size()) {
+      throw new IllegalArgumentException(tokenTypes.length + " token types for " + tokens.size() + " tokens");
+    }
   }
 
   public static final String END_OF_TEXT = "<|endoftext|>";
@@ -32,8 +34,12 @@ public record TinyVocabulary(List<String> tokens, int[] tokenTypes, List<String>
       {"Ġa", "n"}, {"Ġan", "d"}, {"Ġt", "o"}, {"Ġo", "f"}, {"Ġ", "y"}, {"Ġy", "ou"}, {"Ġ", "H"},
       {"Ġ", "A"}, {"u", "s"}, {"Ġ", "Ġ"}, {"Ċ", "Ċ"}};
 
-  /** The vocabulary: ids 0-2 control tokens, 3-258 the bytes in order, then one token per merge. */
-  public static TinyVocabulary create() {
+  /**
+   * A small vocabulary for tiny test models, laid out like SmolLM2's: ids 0-2 the control tokens
+   * {@code <|endoftext|>}, {@code <|im_start|>}, {@code <|im_end|>}; 3-258 the 256 byte tokens in byte order; then one
+   * token per English merge (about 300 in all); pre-tokenizer "smollm".
+   */
+  public static BpeVocabulary tiny() {
     List<String> tokens = new ArrayList<>(List.of(END_OF_TEXT, IM_START, IM_END));
     for (int b = 0; b < 256; b++) {
       tokens.add(String.valueOf(ByteLevel.charOf(b)));
@@ -50,9 +56,9 @@ public record TinyVocabulary(List<String> tokens, int[] tokenTypes, List<String>
       }
     }
     int[] types = new int[tokens.size()];
-    java.util.Arrays.fill(types, 1);
+    Arrays.fill(types, 1);
     types[0] = types[1] = types[2] = 3;
-    return new TinyVocabulary(tokens, types, merges);
+    return new BpeVocabulary(tokens, types, merges, "smollm");
   }
 
   public int size() {
