@@ -37,7 +37,7 @@ import java.util.stream.Stream;
  *   heads.safetensors      scalar heads (value/reward), if any
  *   optimizer.safetensors  AdamW moments "exp_avg.&lt;param&gt;", "exp_avg_sq.&lt;param&gt;"; step in __metadata__
  *   trainer_state.json     step, examples seen, RNG state, extra settings
- *   tokenizer.json         copied when the model has one
+ *   tokenizer.json         copied when the model has one (with its tokenizer_config.json)
  * </pre>
  * A save writes a hidden sibling directory, forces every file and the directory to disk, then swaps it in by
  * rename, so a crash leaves either the previous complete checkpoint or the new one, never a mix. Loading
@@ -141,6 +141,12 @@ public final class CheckpointStore {
       Path dst = tmp.resolve(HuggingFaceDirectory.TOKENIZER);
       Files.copy(c.tokenizerJson().get(), dst);
       forceFile(dst);
+      // Special tokens travel with it when the source has them.
+      Path config = c.tokenizerJson().get().resolveSibling(HuggingFaceDirectory.TOKENIZER_CONFIG);
+      if (Files.isRegularFile(config)) {
+        Files.copy(config, tmp.resolve(HuggingFaceDirectory.TOKENIZER_CONFIG));
+        forceFile(tmp.resolve(HuggingFaceDirectory.TOKENIZER_CONFIG));
+      }
     }
   }
 
