@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -109,6 +110,44 @@ class TrainerTest {
         ca.optimizer().get().secondMoments().forEach((k, t) ->
             assertArrayEquals(t.data(), cb.optimizer().get().secondMoments().get(k).data(), 0f, "v of " + k));
       }
+    }
+  }
+
+  @Test
+  @Disabled("Fails until LlamaModel's differentiable forward stops passing Java numbers to DJL ops whose backward"
+      + " reads them (rmsNorm pow(-0.5f), scores.mul(scoreScale)): DJL backs such a number with a direct buffer"
+      + " that is freed once its NDArray closes, so a GC before backward corrupts the gradients")
+  void aGarbageCollectionBetweenForwardAndBackwardShouldNotChangeTheStep() {
+    TokenBatch batch = batch(0, 2);
+    try (LlamaModel a = LlamaModel.create(TinyModels.weights(8), Device.cpu());
+        LlamaModel b = LlamaModel.create(TinyModels.weights(8), Device.cpu());
+        Trainer ta = new Trainer(a, List.of(), settings(10));
+        Trainer tb = new Trainer(b, List.of(), settings(10))) {
+      Trainer.StepResult calm = ta.sftStep(List.of(batch));
+      Trainer.MicroBatchLoss<TokenBatch> sft = tb.causalLmLoss();
+      Trainer.StepResult collected = tb.step(List.of(batch), new Trainer.MicroBatchLoss<>() {
+        @Override
+        public double weight(TokenBatch mb) {
+          return sft.weight(mb);
+        }
+
+        @Override
+        public NDArray lossSum(NDManager scratch, TokenBatch mb) {
+          NDArray loss = sft.lossSum(scratch, mb);
+          for (int i = 0; i < 3; i++) {
+            System.gc();
+            try {
+              Thread.sleep(100);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
+          return loss;
+        }
+      });
+      assertEquals(calm.gradNorm(), collected.gradNorm(), 0.0);
+      a.namedParameters().forEach((k, p) ->
+          assertArrayEquals(p.toFloatArray(), b.namedParameters().get(k).toFloatArray(), 0f, k));
     }
   }
 
