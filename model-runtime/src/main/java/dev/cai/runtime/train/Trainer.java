@@ -2,6 +2,7 @@ package dev.cai.runtime.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.training.GradientCollector;
 import dev.cai.runtime.io.Checkpoint;
 import dev.cai.runtime.io.OptimizerState;
@@ -52,6 +53,8 @@ public final class Trainer implements AutoCloseable {
     /** The summed loss; every array must be created in (or attached to) {@code scratch}. */
     NDArray lossSum(NDManager scratch, T microBatch);
   }
+
+  private static final NDIndex ALL = new NDIndex("...");
 
   private final LlamaModel model;
   private final List<ScalarHead> heads;
@@ -163,7 +166,7 @@ public final class Trainer implements AutoCloseable {
       double norm = GradientClipping.clipInPlace(g.values(), settings.maxGradNorm());
       if (!Double.isFinite(norm)) {
         String first = firstNonFinite(g);
-        zero(g.values());
+        fillZero(g.values()); // g − g would keep NaN and ±∞
         throw new IllegalStateException("Gradient norm is " + norm + " at step " + (step() + 1) + " (first non-finite"
             + " gradient: " + first + ", loss " + lossSum / total + "); the step was skipped and the weights are unchanged");
       }
@@ -198,13 +201,21 @@ public final class Trainer implements AutoCloseable {
 
   private void zeroGradients() {
     try (NDManager grads = model.manager().newSubManager()) {
-      zero(gradients(grads).values());
+      fillZero(gradients(grads).values());
     }
   }
 
+  /** Zeroes finite gradients in place (g ← g − g keeps the arrays autograd accumulates into). */
   private static void zero(Iterable<NDArray> grads) {
     for (NDArray g : grads) {
       g.subi(g);
+    }
+  }
+
+  /** Zeroes gradients whatever they hold, NaN and ±∞ included. */
+  private static void fillZero(Iterable<NDArray> grads) {
+    for (NDArray g : grads) {
+      g.set(ALL, 0f);
     }
   }
 

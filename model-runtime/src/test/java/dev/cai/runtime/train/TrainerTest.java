@@ -2,6 +2,7 @@ package dev.cai.runtime.train;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
@@ -110,6 +111,41 @@ class TrainerTest {
         ca.optimizer().get().secondMoments().forEach((k, t) ->
             assertArrayEquals(t.data(), cb.optimizer().get().secondMoments().get(k).data(), 0f, "v of " + k));
       }
+    }
+  }
+
+  @Test
+  void shouldSkipAStepWithNonFiniteGradientsAndLeaveWeightsUntouched() {
+    TokenBatch batch = batch(0, 2);
+    try (LlamaModel model = LlamaModel.create(TinyModels.weights(8), Device.cpu());
+        Trainer trainer = new Trainer(model, List.of(), settings(10))) {
+      Trainer.MicroBatchLoss<TokenBatch> sft = trainer.causalLmLoss();
+      Map<String, float[]> before = new java.util.HashMap<>();
+      model.namedParameters().forEach((k, p) -> before.put(k, p.toFloatArray()));
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> trainer.step(List.of(batch),
+          new Trainer.MicroBatchLoss<>() {
+            @Override
+            public double weight(TokenBatch mb) {
+              return sft.weight(mb);
+            }
+
+            @Override
+            public NDArray lossSum(NDManager scratch, TokenBatch mb) {
+              return sft.lossSum(scratch, mb).mul(scratch.create(Float.POSITIVE_INFINITY));
+            }
+          }));
+      assertTrue(e.getMessage().startsWith("Gradient norm is NaN at step 1 (first non-finite gradient: "
+          + "model.embed_tokens.weight"), e.getMessage());
+      assertEquals(0, trainer.step());
+      model.namedParameters().forEach((k, p) -> assertArrayEquals(before.get(k), p.toFloatArray(), 0f, k));
+      // The dropped gradients do not leak into the next, healthy step.
+      try (LlamaModel fresh = LlamaModel.create(TinyModels.weights(8), Device.cpu());
+          Trainer clean = new Trainer(fresh, List.of(), settings(10))) {
+        assertEquals(clean.sftStep(List.of(batch)).gradNorm(), trainer.sftStep(List.of(batch)).gradNorm(), 0.0);
+      }
+      IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> trainer.sftStep(List.of(
+          new TokenBatch(1, 2, new int[] {1, 64}, new int[] {1, 1}, new int[] {0, 1}))));
+      assertEquals("Token id 64 is outside the vocabulary of 64", bad.getMessage());
     }
   }
 
