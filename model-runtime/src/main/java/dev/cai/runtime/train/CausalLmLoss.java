@@ -23,6 +23,11 @@ public final class CausalLmLoss {
     public int count() {
       return rows.length;
     }
+
+    /** Targets {@code from} (inclusive) to {@code to} (exclusive). */
+    public Targets slice(int from, int to) {
+      return new Targets(java.util.Arrays.copyOfRange(rows, from, to), java.util.Arrays.copyOfRange(ids, from, to));
+    }
   }
 
   /** The targets of row-major [batchSize, seqLen] ids and loss mask (1 = learn this token). */

@@ -73,6 +73,35 @@ class TrainerTest {
   }
 
   @Test
+  void lmHeadInPiecesShouldTakeTheSameStepAsOnePass() {
+    List<TokenBatch> batches = List.of(batch(0, 2), batch(2, 2));
+    try (LlamaModel a = LlamaModel.create(TinyModels.weights(6), Device.cpu());
+        LlamaModel b = LlamaModel.create(TinyModels.weights(6), Device.cpu());
+        Trainer ta = new Trainer(a, List.of(), settings(10));
+        Trainer tb = new Trainer(b, List.of(), settings(10))) {
+      Trainer.MicroBatchLoss<TokenBatch> pieces = ta.causalLmLoss(3); // 3 target rows per LM-head piece
+      Trainer.MicroBatchLoss<TokenBatch> sft = tb.causalLmLoss();
+      Trainer.MicroBatchLoss<TokenBatch> onePass = new Trainer.MicroBatchLoss<>() { // default backward
+        @Override
+        public double weight(TokenBatch mb) {
+          return sft.weight(mb);
+        }
+
+        @Override
+        public NDArray lossSum(NDManager scratch, TokenBatch mb) {
+          return sft.lossSum(scratch, mb);
+        }
+      };
+      Trainer.StepResult ra = ta.step(batches, pieces);
+      Trainer.StepResult rb = tb.step(batches, onePass);
+      assertEquals(rb.loss(), ra.loss(), 1e-6);
+      assertEquals(rb.gradNorm(), ra.gradNorm(), 1e-5 * rb.gradNorm());
+      a.namedParameters().forEach((k, p) ->
+          assertArrayEquals(b.namedParameters().get(k).toFloatArray(), p.toFloatArray(), 2e-6f, k));
+    }
+  }
+
+  @Test
   void shouldResumeFromACheckpointWithIdenticalLogitsAndABitIdenticalNextStep() throws IOException {
     List<TokenBatch> batches = List.of(batch(0, 2), batch(2, 2));
     Path ckpt = dir.resolve("ckpt");
