@@ -37,7 +37,7 @@ import java.util.stream.Stream;
  *   heads.safetensors      scalar heads (value/reward), if any
  *   optimizer.safetensors  AdamW moments "exp_avg.&lt;param&gt;", "exp_avg_sq.&lt;param&gt;"; step in __metadata__
  *   trainer_state.json     step, examples seen, RNG state, extra settings
- *   tokenizer.json         copied when the model has one
+ *   tokenizer.json         copied when the model has one (with its tokenizer_config.json)
  * </pre>
  * A save writes a hidden sibling directory, forces every file and the directory to disk, then swaps it in by
  * rename, so a crash leaves either the previous complete checkpoint or the new one, never a mix. Loading

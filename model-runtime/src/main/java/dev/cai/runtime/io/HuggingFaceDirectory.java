@@ -71,8 +71,8 @@ public final class HuggingFaceDirectory {
         config = readConfig(dir, pad >= 0 ? OptionalInt.of(pad) : OptionalInt.empty());
       } else {
         config = readConfig(dir, OptionalInt.empty());
-        tokenizer = HfTokenizer.load(tokFile, new HfTokenizer.SpecialTokens(
-            config.bosTokenId(), config.eosTokenId(), config.padTokenId()));
+        tokenizer = HfTokenizer.load(tokFile, new HfTokenizer.SpecialTokens(config.bosTokenId(),
+            config.eosTokenId(), HfTokenizer.SpecialTokens.distinctPad(config.padTokenId(), config.eosTokenId())));
       }
       return new LoadedModel(loadWeights(dir, config), Optional.of(tokenizer));
     } catch (IOException | RuntimeException e) {

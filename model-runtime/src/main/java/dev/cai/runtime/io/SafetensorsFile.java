@@ -5,6 +5,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import dev.cai.runtime.gguf.Half;
 import dev.cai.runtime.weights.HostTensor;
 import dev.cai.runtime.weights.ModelLoadException;
 import java.io.IOException;
@@ -165,12 +166,12 @@ public final class SafetensorsFile implements AutoCloseable {
       }
       case F16 -> {
         for (int i = 0; i < count; i++) {
-          out[offset + i] = HalfFloats.f16ToFloat(buf.getShort());
+          out[offset + i] = Half.toFloat(buf.getShort() & 0xFFFF);
         }
       }
       case BF16 -> {
         for (int i = 0; i < count; i++) {
-          out[offset + i] = HalfFloats.bf16ToFloat(buf.getShort());
+          out[offset + i] = Half.bf16ToFloat(buf.getShort() & 0xFFFF);
         }
       }
       default -> throw new IllegalStateException("not a float dtype: " + dtype);

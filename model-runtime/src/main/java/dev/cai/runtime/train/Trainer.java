@@ -2,11 +2,11 @@ package dev.cai.runtime.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.training.GradientCollector;
 import dev.cai.runtime.io.Checkpoint;
 import dev.cai.runtime.io.OptimizerState;
 import dev.cai.runtime.io.TrainerState;
-import dev.cai.runtime.model.ForwardOutput;
 import dev.cai.runtime.model.LlamaModel;
 import dev.cai.runtime.weights.HostTensor;
 import java.nio.file.Path;
@@ -52,7 +52,24 @@ public final class Trainer implements AutoCloseable {
 
     /** The summed loss; every array must be created in (or attached to) {@code scratch}. */
     NDArray lossSum(NDManager scratch, T microBatch);
+
+    /**
+     * Back-propagates this micro-batch's loss divided by {@code batchWeight} (the whole batch's weight, a scalar
+     * array) and returns the summed loss. The default is {@link #lossSum} and one backward pass; a loss may
+     * override it to back-propagate in pieces.
+     */
+    default double backward(NDManager scratch, T microBatch, NDArray batchWeight, GradientCollector collector) {
+      NDArray sum = lossSum(scratch, microBatch);
+      double value = sum.getFloat();
+      collector.backward(sum.div(batchWeight)); // accumulates ∂(loss_mb / W)/∂θ
+      return value;
+    }
   }
+
+  /** Logits per LM-head piece of the causal-LM loss: 2^24 floats (64 MiB), e.g. 341 rows of a 49,152 vocabulary. */
+  static final int LM_HEAD_PIECE_FLOATS = 1 << 24;
+
+  private static final NDIndex ALL = new NDIndex("...");
 
   private final LlamaModel model;
   private final List<ScalarHead> heads;
@@ -98,8 +115,16 @@ public final class Trainer implements AutoCloseable {
     return params;
   }
 
-  /** The causal-LM loss on response tokens (see {@link CausalLmLoss}), weighted by target-token count. */
+  /**
+   * The causal-LM loss on response tokens (see {@link CausalLmLoss}), weighted by target-token count. Its backward
+   * runs the LM head and loss in pieces of rows, so only one piece of [rows, vocab] logits is alive at a time.
+   */
   public MicroBatchLoss<TokenBatch> causalLmLoss() {
+    return causalLmLoss(Math.max(1, LM_HEAD_PIECE_FLOATS / model.config().vocabSize()));
+  }
+
+  /** {@link #causalLmLoss()} with {@code pieceRows} target rows per LM-head piece. */
+  MicroBatchLoss<TokenBatch> causalLmLoss(int pieceRows) {
     int vocab = model.config().vocabSize();
     return new MicroBatchLoss<>() {
       @Override
@@ -109,14 +134,47 @@ public final class Trainer implements AutoCloseable {
 
       @Override
       public NDArray lossSum(NDManager scratch, TokenBatch b) {
+        CausalLmLoss.Targets targets = targets(b);
+        return CausalLmLoss.nllSumOfRows(model.logits(targetRows(scratch, b, targets)), targets);
+      }
+
+      @Override
+      public double backward(NDManager scratch, TokenBatch b, NDArray batchWeight, GradientCollector collector) {
+        CausalLmLoss.Targets targets = targets(b);
+        NDArray rows = targetRows(scratch, b, targets); // [n, hidden], still in the decoder's graph
+        // Cut the graph at the rows: each piece back-propagates LM head + loss into rows', then rows' gradient is
+        // sent through the decoder once: ∂L/∂θ = Σ_pieces ∂L_p/∂θ_head + (∂L/∂rows)·∂rows/∂θ.
+        NDArray cut = rows.stopGradient();
+        cut.setRequiresGradient(true);
+        double sum = 0;
+        for (int from = 0; from < targets.count(); from += pieceRows) {
+          int to = Math.min(targets.count(), from + pieceRows);
+          try (NDManager piece = scratch.newSubManager()) {
+            NDArray x = cut.get(piece, new NDIndex("{}:{}", from, to));
+            NDArray s = CausalLmLoss.nllSumOfRows(model.logits(x), targets.slice(from, to));
+            sum += s.getFloat();
+            collector.backward(s.div(batchWeight));
+          }
+        }
+        try (NDArray rowsGrad = cut.getGradient()) {
+          collector.backward(rows.mul(rowsGrad).sum());
+        }
+        return sum;
+      }
+
+      private CausalLmLoss.Targets targets(TokenBatch b) {
         for (int id : b.inputIds()) {
           if (id >= vocab) {
             throw new IllegalArgumentException("Token id " + id + " is outside the vocabulary of " + vocab);
           }
         }
-        NDArray ids = b.inputIds(scratch);
-        ForwardOutput out = model.forward(ids, b.attentionMask(scratch));
-        return CausalLmLoss.nllSum(out.logits(), ids, b.lossMask(scratch));
+        return CausalLmLoss.targets(b.inputIds(), b.lossMask(), b.batchSize(), b.seqLen());
+      }
+
+      /** Final hidden states of the positions that predict a response token (only these need the LM head). */
+      private NDArray targetRows(NDManager scratch, TokenBatch b, CausalLmLoss.Targets targets) {
+        NDArray hidden = model.forwardHidden(b.inputIds(scratch), b.attentionMask(scratch));
+        return CausalLmLoss.selectRows(hidden, targets);
       }
     };
   }
@@ -145,12 +203,10 @@ public final class Trainer implements AutoCloseable {
     try (GradientCollector collector = model.manager().getEngine().newGradientCollector()) {
       for (T mb : microBatches) {
         try (NDManager scratch = model.manager().newSubManager()) {
-          NDArray sum = loss.lossSum(scratch, mb);
-          lossSum += sum.getFloat();
           // The divisor is an array of scratch, not a Java number: DJL turns a number into a tensor over a direct
           // buffer that it frees right after the op, while autograd keeps reading it in backward.
           NDArray weight = scratch.create((float) total);
-          collector.backward(sum.div(weight)); // accumulates ∂(Σ_mb loss_mb / W)/∂θ
+          lossSum += loss.backward(scratch, mb, weight, collector); // accumulates ∂(Σ_mb loss_mb / W)/∂θ
         }
       }
     } catch (RuntimeException e) {
@@ -163,7 +219,7 @@ public final class Trainer implements AutoCloseable {
       double norm = GradientClipping.clipInPlace(g.values(), settings.maxGradNorm());
       if (!Double.isFinite(norm)) {
         String first = firstNonFinite(g);
-        zero(g.values());
+        fillZero(g.values()); // g − g would keep NaN and ±∞
         throw new IllegalStateException("Gradient norm is " + norm + " at step " + (step() + 1) + " (first non-finite"
             + " gradient: " + first + ", loss " + lossSum / total + "); the step was skipped and the weights are unchanged");
       }
@@ -198,13 +254,21 @@ public final class Trainer implements AutoCloseable {
 
   private void zeroGradients() {
     try (NDManager grads = model.manager().newSubManager()) {
-      zero(gradients(grads).values());
+      fillZero(gradients(grads).values());
     }
   }
 
+  /** Zeroes finite gradients in place (g ← g − g keeps the arrays autograd accumulates into). */
   private static void zero(Iterable<NDArray> grads) {
     for (NDArray g : grads) {
       g.subi(g);
+    }
+  }
+
+  /** Zeroes gradients whatever they hold, NaN and ±∞ included. */
+  private static void fillZero(Iterable<NDArray> grads) {
+    for (NDArray g : grads) {
+      g.set(ALL, 0f);
     }
   }
 

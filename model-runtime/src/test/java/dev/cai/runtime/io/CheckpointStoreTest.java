@@ -48,6 +48,8 @@ class CheckpointStoreTest {
     assertEquals(Map.of("beta1", "0.9"), o.hyperparameters());
     assertEquals(c.trainerState(), back.trainerState());
     assertEquals(Files.readString(tok), Files.readString(back.tokenizerJson().orElseThrow()));
+    assertEquals(Files.readString(tok.resolveSibling("tokenizer_config.json")),
+        Files.readString(ckpt.resolve("tokenizer_config.json")));
     // Hugging Face layout: the same directory loads as a plain HF model (optimizer/heads files ignored).
     assertEquals(CONFIG, HuggingFaceDirectory.loadWeights(ckpt).config());
   }

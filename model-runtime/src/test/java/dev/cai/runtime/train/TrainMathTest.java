@@ -138,6 +138,50 @@ class TrainMathTest {
   }
 
   @Test
+  void lossAndHeadGradientsShouldSurviveAGarbageCollectionBetweenForwardAndBackward() throws InterruptedException {
+    // DJL on the CPU backs a tensor made from a Java number or array with a direct buffer; if autograd kept such a
+    // tensor after its NDArray was closed, a GC before backward would free it and the gradient would read garbage.
+    float[][] calm = lossAndHeadGradients(false);
+    float[][] collected = lossAndHeadGradients(true);
+    assertClose(Goldens.floats(Goldens.get("lm_loss").getAsJsonArray("grad_of_mean")), collected[0], 1e-6f,
+        "d mean / d logits after a GC");
+    for (int i = 0; i < calm.length; i++) {
+      assertArrayEquals(calm[i], collected[i], 0f, "gradient " + i + " changed by a GC before backward");
+    }
+  }
+
+  /** Gradients of (masked LM loss mean + Σ value-head score at the last token) w.r.t. logits, head weight, bias. */
+  private static float[][] lossAndHeadGradients(boolean collectGarbage) throws InterruptedException {
+    JsonObject g = Goldens.get("lm_loss");
+    int b = g.get("B").getAsInt();
+    int t = g.get("T").getAsInt();
+    int v = g.get("V").getAsInt();
+    try (NDManager m = NDManager.newBaseManager();
+        ScalarHead head = ScalarHead.create("value_head", v, new TrainRng(3), m)) {
+      NDArray logits = m.create(Goldens.floats(g.getAsJsonArray("logits")), new Shape(b, t, v));
+      logits.setRequiresGradient(true);
+      head.namedParameters().values().forEach(p -> p.setRequiresGradient(true));
+      try (NDManager scratch = m.newSubManager(); GradientCollector gc = m.getEngine().newGradientCollector()) {
+        NDArray ids = scratch.create(Goldens.ints(g.getAsJsonArray("ids")), new Shape(b, t));
+        NDArray mask = scratch.create(Goldens.ints(g.getAsJsonArray("loss_mask")), new Shape(b, t));
+        NDArray count = scratch.create((float) g.get("count").getAsLong());
+        NDArray mean = CausalLmLoss.nllSum(logits, ids, mask).div(count);
+        NDArray headScore = head.atLastToken(logits.stopGradient(), scratch.ones(new Shape(b, t))).sum();
+        if (collectGarbage) {
+          for (int i = 0; i < 3; i++) {
+            System.gc();
+            Thread.sleep(100);
+          }
+        }
+        gc.backward(mean.add(headScore));
+      }
+      return new float[][] {logits.getGradient().toFloatArray(),
+          head.namedParameters().get("value_head.weight").getGradient().toFloatArray(),
+          head.namedParameters().get("value_head.bias").getGradient().toFloatArray()};
+    }
+  }
+
+  @Test
   void scheduleShouldWarmUpLinearlyThenDecayToTheFinalFraction() {
     for (JsonElement e : Goldens.get("schedule").getAsJsonObject().getAsJsonArray("cases")) {
       JsonObject c = e.getAsJsonObject();

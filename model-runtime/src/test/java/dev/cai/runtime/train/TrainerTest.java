@@ -2,6 +2,7 @@ package dev.cai.runtime.train;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
@@ -55,12 +56,48 @@ class TrainerTest {
         LlamaModel b = LlamaModel.create(TinyModels.weights(5), Device.cpu());
         Trainer ta = new Trainer(a, List.of(), settings(10));
         Trainer tb = new Trainer(b, List.of(), settings(10))) {
+      double fullLogitsLoss;
+      try (NDManager s = a.manager().newSubManager()) {
+        NDArray ids = full.inputIds(s);
+        fullLogitsLoss = CausalLmLoss.nllSum(a.forward(ids, full.attentionMask(s)).logits(), ids, full.lossMask(s))
+            .getFloat() / full.targetCount();
+      }
       Trainer.StepResult ra = ta.sftStep(List.of(full));
       Trainer.StepResult rb = tb.sftStep(micro);
+      assertEquals(fullLogitsLoss, ra.loss(), 1e-5, "LM head on target rows only = loss on full logits");
       assertEquals(ra.loss(), rb.loss(), 1e-5);
       assertEquals(ra.gradNorm(), rb.gradNorm(), 1e-4 * ra.gradNorm());
       a.namedParameters().forEach((k, p) ->
           assertArrayEquals(p.toFloatArray(), b.namedParameters().get(k).toFloatArray(), 2e-6f, k));
+    }
+  }
+
+  @Test
+  void lmHeadInPiecesShouldTakeTheSameStepAsOnePass() {
+    List<TokenBatch> batches = List.of(batch(0, 2), batch(2, 2));
+    try (LlamaModel a = LlamaModel.create(TinyModels.weights(6), Device.cpu());
+        LlamaModel b = LlamaModel.create(TinyModels.weights(6), Device.cpu());
+        Trainer ta = new Trainer(a, List.of(), settings(10));
+        Trainer tb = new Trainer(b, List.of(), settings(10))) {
+      Trainer.MicroBatchLoss<TokenBatch> pieces = ta.causalLmLoss(3); // 3 target rows per LM-head piece
+      Trainer.MicroBatchLoss<TokenBatch> sft = tb.causalLmLoss();
+      Trainer.MicroBatchLoss<TokenBatch> onePass = new Trainer.MicroBatchLoss<>() { // default backward
+        @Override
+        public double weight(TokenBatch mb) {
+          return sft.weight(mb);
+        }
+
+        @Override
+        public NDArray lossSum(NDManager scratch, TokenBatch mb) {
+          return sft.lossSum(scratch, mb);
+        }
+      };
+      Trainer.StepResult ra = ta.step(batches, pieces);
+      Trainer.StepResult rb = tb.step(batches, onePass);
+      assertEquals(rb.loss(), ra.loss(), 1e-6);
+      assertEquals(rb.gradNorm(), ra.gradNorm(), 1e-5 * rb.gradNorm());
+      a.namedParameters().forEach((k, p) ->
+          assertArrayEquals(b.namedParameters().get(k).toFloatArray(), p.toFloatArray(), 2e-6f, k));
     }
   }
 
@@ -102,6 +139,82 @@ class TrainerTest {
         ca.optimizer().get().secondMoments().forEach((k, t) ->
             assertArrayEquals(t.data(), cb.optimizer().get().secondMoments().get(k).data(), 0f, "v of " + k));
       }
+    }
+  }
+
+  @Test
+  void shouldSkipAStepWithNonFiniteGradientsAndLeaveWeightsUntouched() {
+    TokenBatch batch = batch(0, 2);
+    try (LlamaModel model = LlamaModel.create(TinyModels.weights(8), Device.cpu());
+        Trainer trainer = new Trainer(model, List.of(), settings(10))) {
+      Trainer.MicroBatchLoss<TokenBatch> sft = trainer.causalLmLoss();
+      Map<String, float[]> before = new java.util.HashMap<>();
+      model.namedParameters().forEach((k, p) -> before.put(k, p.toFloatArray()));
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> trainer.step(List.of(batch),
+          new Trainer.MicroBatchLoss<>() {
+            @Override
+            public double weight(TokenBatch mb) {
+              return sft.weight(mb);
+            }
+
+            @Override
+            public NDArray lossSum(NDManager scratch, TokenBatch mb) {
+              return sft.lossSum(scratch, mb).mul(scratch.create(Float.POSITIVE_INFINITY));
+            }
+          }));
+      assertTrue(e.getMessage().startsWith("Gradient norm is NaN at step 1 (first non-finite gradient: "
+          + "model.embed_tokens.weight"), e.getMessage());
+      assertEquals(0, trainer.step());
+      model.namedParameters().forEach((k, p) -> assertArrayEquals(before.get(k), p.toFloatArray(), 0f, k));
+      // The dropped gradients do not leak into the next, healthy step.
+      try (LlamaModel fresh = LlamaModel.create(TinyModels.weights(8), Device.cpu());
+          Trainer clean = new Trainer(fresh, List.of(), settings(10))) {
+        assertEquals(clean.sftStep(List.of(batch)).gradNorm(), trainer.sftStep(List.of(batch)).gradNorm(), 0.0);
+      }
+      IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> trainer.sftStep(List.of(
+          new TokenBatch(1, 2, new int[] {1, 64}, new int[] {1, 1}, new int[] {0, 1}))));
+      assertEquals("Token id 64 is outside the vocabulary of 64", bad.getMessage());
+    }
+  }
+
+  @Test
+  // Regression test for a use-after-free: DJL on the CPU backs a Java number passed to an op (x.mul(0.5f),
+  // x.pow(-0.5f)) with a direct buffer that is freed once DJL closes the temporary NDArray, but autograd keeps the
+  // tensor for backward; a GC before backward then corrupts the gradients. LlamaModel's training forward must pass
+  // such constants as long-lived NDArrays or avoid them (rmsNorm: x.div(sqrt(mean(x²) + eps)); attention scores:
+  // a scale NDArray the model keeps).
+  void aGarbageCollectionBetweenForwardAndBackwardShouldNotChangeTheStep() {
+    TokenBatch batch = batch(0, 2);
+    try (LlamaModel a = LlamaModel.create(TinyModels.weights(8), Device.cpu());
+        LlamaModel b = LlamaModel.create(TinyModels.weights(8), Device.cpu());
+        Trainer ta = new Trainer(a, List.of(), settings(10));
+        Trainer tb = new Trainer(b, List.of(), settings(10))) {
+      Trainer.StepResult calm = ta.sftStep(List.of(batch));
+      Trainer.MicroBatchLoss<TokenBatch> sft = tb.causalLmLoss();
+      Trainer.StepResult collected = tb.step(List.of(batch), new Trainer.MicroBatchLoss<>() {
+        @Override
+        public double weight(TokenBatch mb) {
+          return sft.weight(mb);
+        }
+
+        @Override
+        public NDArray lossSum(NDManager scratch, TokenBatch mb) {
+          NDArray loss = sft.lossSum(scratch, mb);
+          for (int i = 0; i < 3; i++) {
+            System.gc();
+            try {
+              Thread.sleep(100);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
+          return loss;
+        }
+      });
+      assertEquals(calm.gradNorm(), collected.gradNorm(), 0.0,
+          "a GC between forward and backward changed the gradients: a number operand was freed before backward");
+      a.namedParameters().forEach((k, p) ->
+          assertArrayEquals(p.toFloatArray(), b.namedParameters().get(k).toFloatArray(), 0f, k));
     }
   }
 
