@@ -30,7 +30,7 @@ public final class PpoLosses {
     NDArray clipped = advantages.neg().mul(ratio.clip(1.0 - clipRange, 1.0 + clipRange));
     NDArray loss = maskedMean(unclipped.maximum(clipped), mask);
     NDArray clipFraction = maskedMean(clipped.gt(unclipped).toType(DataType.FLOAT32, false), mask);
-    NDArray approxKl = maskedMean(logRatio.square(), mask).mul(0.5f); // float literal: 0-dim × double would promote to float64
+    NDArray approxKl = maskedMean(logRatio.square(), mask).mul(half(logprobs));
     return new PolicyLoss(loss, clipFraction, approxKl);
   }
 
@@ -41,7 +41,7 @@ public final class PpoLosses {
     NDArray clippedValues = oldValues.add(values.sub(oldValues).clip(-clipRangeValue, clipRangeValue));
     NDArray unclippedLoss = values.sub(returns).square();
     NDArray clippedLoss = clippedValues.sub(returns).square();
-    NDArray loss = maskedMean(unclippedLoss.maximum(clippedLoss), mask).mul(0.5f);
+    NDArray loss = maskedMean(unclippedLoss.maximum(clippedLoss), mask).mul(half(values));
     NDArray clipFraction = maskedMean(clippedLoss.gt(unclippedLoss).toType(DataType.FLOAT32, false), mask);
     return new ValueLoss(loss, clipFraction);
   }
@@ -51,6 +51,16 @@ public final class PpoLosses {
     NDArray logp = logits.logSoftmax(-1);
     NDArray h = logp.exp().mul(logp).sum(new int[] {-1}).neg();
     return maskedMean(h, mask);
+  }
+
+  /**
+   * 0.5 as an array attached to {@code like}'s manager. A Java number operand ({@code mul(0.5f)}) becomes a
+   * temporary tensor over a Java buffer that DJL frees right after the op, while autograd keeps it for backward;
+   * an attached array lives until its manager closes. (A float, not a double: 0-dim × 0-dim double would
+   * promote the loss to float64.)
+   */
+  static NDArray half(NDArray like) {
+    return like.getManager().create(0.5f);
   }
 
   /** Σ x·mask / Σ mask. */
