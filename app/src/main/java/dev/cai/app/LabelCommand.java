@@ -16,10 +16,9 @@ import dev.cai.streams.PromptSource;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import static dev.cai.app.CaiSystem.or;
+
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
-import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -93,33 +92,27 @@ final class LabelCommand implements Callable<Integer> {
 
     var err = spec.commandLine().getErr();
     var stdout = spec.commandLine().getOut();
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "cai", conf);
     long t0 = System.nanoTime();
-    try (RecordStore store = RecordStore.open(out.resolve("store"))) {
-      long pending = PendingPrompts.count(sources, store, limit);
-      err.printf("RL-CAI labeling: %d prompts to go (debias %s, ensemble %d, chain-of-thought %s), policy %s, labeler %s%n",
-          pending, graph.debias(), graph.ensemble(), graph.chainOfThought(), policyPath.getFileName(),
-          job.feedbackModel().getFileName());
-      ProgressLine bar = new ProgressLine(err, "prompts", pending);
-      LabelGraph.Summary s = LabelJob.run(system, store, job, p -> bar.update(p.comparisons() + p.failed(), 0, false))
-          .toCompletableFuture().get();
-      bar.update(s.comparisons() + s.failed(), 0, true);
-      long exported = LabelExport.toPreferenceJsonl(store, out.resolve("comparisons.jsonl"));
-      store.exportJsonl(RecordKind.COMPARISONS, out.resolve("comparisons-full.jsonl"));
-      double secs = (System.nanoTime() - t0) / 1e9;
-      stdout.printf("comparisons %d (failed prompts %d) this run, %.3f labels/s; %d in the run%n", s.comparisons(), s.failed(),
-          s.comparisons() / secs, exported);
-      stdout.printf("confidence  mean |2·p(A) − 1| = %.3f%n", s.meanConfidence());
-      stdout.printf("exports     %s, %s%n", out.resolve("comparisons.jsonl"), out.resolve("comparisons-full.jsonl"));
-      stdout.printf("elapsed     %s%n", ProgressLine.format(Duration.ofSeconds((long) secs)));
-      return 0;
-    } finally {
-      system.terminate();
-      system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
-    }
-  }
-
-  private static <T> T or(T option, T fallback) {
-    return option != null ? option : fallback;
+    return CaiSystem.with(conf, system -> {
+      try (RecordStore store = RecordStore.open(out.resolve("store"))) {
+        long pending = PendingPrompts.count(sources, store, limit);
+        err.printf("RL-CAI labeling: %d prompts to go (debias %s, ensemble %d, chain-of-thought %s), policy %s, labeler %s%n",
+            pending, graph.debias(), graph.ensemble(), graph.chainOfThought(), policyPath.getFileName(),
+            job.feedbackModel().getFileName());
+        ProgressLine bar = new ProgressLine(err, "prompts", pending);
+        LabelGraph.Summary s = LabelJob.run(system, store, job, p -> bar.update(p.comparisons() + p.failed(), 0, false))
+            .toCompletableFuture().get();
+        bar.update(s.comparisons() + s.failed(), 0, true);
+        long exported = LabelExport.toPreferenceJsonl(store, out.resolve("comparisons.jsonl"));
+        store.exportJsonl(RecordKind.COMPARISONS, out.resolve("comparisons-full.jsonl"));
+        double secs = (System.nanoTime() - t0) / 1e9;
+        stdout.printf("comparisons %d (failed prompts %d) this run, %.3f labels/s; %d in the run%n", s.comparisons(), s.failed(),
+            s.comparisons() / secs, exported);
+        stdout.printf("confidence  mean |2·p(A) − 1| = %.3f%n", s.meanConfidence());
+        stdout.printf("exports     %s, %s%n", out.resolve("comparisons.jsonl"), out.resolve("comparisons-full.jsonl"));
+        stdout.printf("elapsed     %s%n", ProgressLine.format(Duration.ofSeconds((long) secs)));
+        return 0;
+      }
+    });
   }
 }

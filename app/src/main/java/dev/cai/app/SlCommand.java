@@ -18,10 +18,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import static dev.cai.app.CaiSystem.or;
+
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
-import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -104,33 +103,27 @@ final class SlCommand {
 
       var err = spec.commandLine().getErr();
       var stdout = spec.commandLine().getOut();
-      ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "cai", conf);
       long t0 = System.nanoTime();
-      try (RecordStore store = RecordStore.open(out.resolve("store"))) {
-        long pending = PendingPrompts.count(sources, store, limit);
-        err.printf("SL-CAI: %d prompts to go (%d rounds, constitution %s %s), model %s, run %s%n", pending, graph.rounds(),
-            c.name(), c.contentSha256().substring(0, 12), job.policyModel().getFileName(), out);
-        ProgressLine bar = new ProgressLine(err, "prompts", pending);
-        SlGraph.Summary s = SlJob.run(system, store, job, p -> bar.update(p.examples(), p.promptTokens() + p.completionTokens(), false))
-            .toCompletableFuture().get();
-        bar.update(s.examples(), s.promptTokens() + s.completionTokens(), true);
-        long chat = SlExport.toChatJsonl(store, out.resolve("sl-sft.jsonl"));
-        long all = store.exportJsonl(RecordKind.SL_EXAMPLES, out.resolve("sl-examples.jsonl"));
-        double secs = (System.nanoTime() - t0) / 1e9;
-        stdout.printf("examples %d (failed %d) this run; %d in the run, %d usable for SFT%n", s.examples(), s.failed(), all, chat);
-        stdout.printf("tokens   %d prompt + %d generated; %.1f generated tokens/s%n", s.promptTokens(), s.completionTokens(),
-            s.completionTokens() / secs);
-        stdout.printf("elapsed  %s%n", ProgressLine.format(Duration.ofSeconds((long) secs)));
-        stdout.printf("exports  %s, %s%n", out.resolve("sl-sft.jsonl"), out.resolve("sl-examples.jsonl"));
-        return s.failed() == s.examples() && s.examples() > 0 ? 1 : 0;
-      } finally {
-        system.terminate();
-        system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
-      }
-    }
-
-    private static <T> T or(T option, T fallback) {
-      return option != null ? option : fallback;
+      return CaiSystem.with(conf, system -> {
+        try (RecordStore store = RecordStore.open(out.resolve("store"))) {
+          long pending = PendingPrompts.count(sources, store, limit);
+          err.printf("SL-CAI: %d prompts to go (%d rounds, constitution %s %s), model %s, run %s%n", pending, graph.rounds(),
+              c.name(), c.contentSha256().substring(0, 12), job.policyModel().getFileName(), out);
+          ProgressLine bar = new ProgressLine(err, "prompts", pending);
+          SlGraph.Summary s = SlJob.run(system, store, job, p -> bar.update(p.examples(), p.promptTokens() + p.completionTokens(), false))
+              .toCompletableFuture().get();
+          bar.update(s.examples(), s.promptTokens() + s.completionTokens(), true);
+          long chat = SlExport.toChatJsonl(store, out.resolve("sl-sft.jsonl"));
+          long all = store.exportJsonl(RecordKind.SL_EXAMPLES, out.resolve("sl-examples.jsonl"));
+          double secs = (System.nanoTime() - t0) / 1e9;
+          stdout.printf("examples %d (failed %d) this run; %d in the run, %d usable for SFT%n", s.examples(), s.failed(), all, chat);
+          stdout.printf("tokens   %d prompt + %d generated; %.1f generated tokens/s%n", s.promptTokens(), s.completionTokens(),
+              s.completionTokens() / secs);
+          stdout.printf("elapsed  %s%n", ProgressLine.format(Duration.ofSeconds((long) secs)));
+          stdout.printf("exports  %s, %s%n", out.resolve("sl-sft.jsonl"), out.resolve("sl-examples.jsonl"));
+          return s.failed() == s.examples() && s.examples() > 0 ? 1 : 0;
+        }
+      });
     }
   }
 }

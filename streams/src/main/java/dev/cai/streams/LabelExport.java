@@ -1,19 +1,12 @@
 package dev.cai.streams;
 
-import com.google.gson.Gson;
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import dev.cai.persistence.RecordKind;
 import dev.cai.persistence.RecordStore;
 import dev.cai.protocol.v1.Comparison;
 import dev.cai.runtime.constitution.CritiquePrompts;
-import java.io.BufferedWriter;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import java.util.Optional;
 
 /**
  * Exports comparisons as preference JSONL that other tools read: {@code prompt} (plain-transcript text),
@@ -25,26 +18,7 @@ public final class LabelExport {
 
   /** Writes every comparison to {@code target} (atomically) and returns how many were written. */
   public static long toPreferenceJsonl(RecordStore store, Path target) {
-    Gson gson = new GsonBuilder().disableHtmlEscaping().create();
-    Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
-    long[] n = {0};
-    try {
-      try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
-        store.forEach(RecordKind.COMPARISONS, 0, stored -> {
-          try {
-            w.write(gson.toJson(preference(stored.record())));
-            w.write('\n');
-            n[0]++;
-          } catch (IOException e) {
-            throw new UncheckedIOException(e);
-          }
-        });
-      }
-      Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-      return n[0];
-    } catch (IOException | UncheckedIOException e) {
-      throw new IllegalStateException("Cannot export comparisons to " + target + ": " + e.getMessage(), e);
-    }
+    return JsonlFiles.export(store, RecordKind.COMPARISONS, target, c -> Optional.of(preference(c)));
   }
 
   static JsonObject preference(Comparison c) {

@@ -1,7 +1,5 @@
 package dev.cai.streams;
 
-import com.google.gson.Gson;
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.cai.persistence.RecordKind;
@@ -9,13 +7,8 @@ import dev.cai.persistence.RecordStore;
 import dev.cai.protocol.v1.SlExample;
 import dev.cai.runtime.constitution.CritiquePrompts;
 import dev.cai.runtime.tokenizer.ChatMessage;
-import java.io.BufferedWriter;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import java.util.Optional;
 
 /**
  * Exports SL examples as chat-format JSONL for SFT tools ({@code {"messages": [{"role", "content"}, ...]}}):
@@ -26,33 +19,8 @@ public final class SlExport {
 
   /** Writes the OK examples to {@code target} (atomically) and returns how many were written. */
   public static long toChatJsonl(RecordStore store, Path target) {
-    Gson gson = new GsonBuilder().disableHtmlEscaping().create();
-    Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
-    long[] written = {0};
-    try {
-      if (target.getParent() != null) {
-        Files.createDirectories(target.getParent());
-      }
-      try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
-        store.forEach(RecordKind.SL_EXAMPLES, 0, stored -> {
-          SlExample e = stored.record();
-          if (e.getStatus() != SlExample.Status.OK) {
-            return;
-          }
-          try {
-            w.write(gson.toJson(chatRecord(e)));
-            w.write('\n');
-            written[0]++;
-          } catch (IOException ex) {
-            throw new UncheckedIOException(ex);
-          }
-        });
-      }
-      Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-      return written[0];
-    } catch (IOException | UncheckedIOException e) {
-      throw new IllegalStateException("Cannot export SL examples to " + target + ": " + e.getMessage(), e);
-    }
+    return JsonlFiles.export(store, RecordKind.SL_EXAMPLES, target,
+        e -> e.getStatus() == SlExample.Status.OK ? Optional.of(chatRecord(e)) : Optional.empty());
   }
 
   /** One SFT record: the prompt conversation and the final revision as the assistant turn. */

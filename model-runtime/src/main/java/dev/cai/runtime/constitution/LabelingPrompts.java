@@ -1,7 +1,5 @@
 package dev.cai.runtime.constitution;
 
-import dev.cai.runtime.constitution.Constitution.ChainOfThoughtExample;
-import dev.cai.runtime.constitution.Constitution.LabelingExample;
 import dev.cai.runtime.constitution.Constitution.Principle;
 import dev.cai.runtime.tokenizer.ChatMessage;
 import dev.cai.runtime.tokenizer.ChatTemplate;
@@ -29,29 +27,25 @@ public final class LabelingPrompts {
   public LabelingPrompts(Constitution constitution, boolean fewShot, boolean chainOfThought) {
     List<ChatMessage> shots = new ArrayList<>();
     if (fewShot) {
+      List<Shot> examples = chainOfThought
+          ? constitution.chainOfThoughtExamples().stream()
+              .map(e -> new Shot(e.conversation(), e.better(), e.worse(), THINK + "\n" + e.reasoning() + COT_ANSWER)).toList()
+          : constitution.labelingExamples().stream()
+              .map(e -> new Shot(e.conversation(), e.better(), e.worse(), ANSWER_PREFIX)).toList();
       List<Principle> principles = constitution.principles();
-      if (chainOfThought) {
-        List<ChainOfThoughtExample> examples = constitution.chainOfThoughtExamples();
-        for (int i = 0; i < examples.size(); i++) {
-          ChainOfThoughtExample e = examples.get(i);
-          boolean betterIsA = i % 2 == 0;
-          shots.add(ChatMessage.user(question(e.conversation(), principles.get(i % principles.size()).text(),
-              betterIsA ? e.better() : e.worse(), betterIsA ? e.worse() : e.better())));
-          shots.add(ChatMessage.assistant(THINK + "\n" + e.reasoning() + COT_ANSWER + (betterIsA ? OPTION_A : OPTION_B)));
-        }
-      } else {
-        List<LabelingExample> examples = constitution.labelingExamples();
-        for (int i = 0; i < examples.size(); i++) {
-          LabelingExample e = examples.get(i);
-          boolean betterIsA = i % 2 == 0;
-          shots.add(ChatMessage.user(question(e.conversation(), principles.get(i % principles.size()).text(),
-              betterIsA ? e.better() : e.worse(), betterIsA ? e.worse() : e.better())));
-          shots.add(ChatMessage.assistant(ANSWER_PREFIX + (betterIsA ? OPTION_A : OPTION_B)));
-        }
+      for (int i = 0; i < examples.size(); i++) {
+        Shot e = examples.get(i);
+        boolean betterIsA = i % 2 == 0;
+        shots.add(ChatMessage.user(question(e.conversation(), principles.get(i % principles.size()).text(),
+            betterIsA ? e.better() : e.worse(), betterIsA ? e.worse() : e.better())));
+        shots.add(ChatMessage.assistant(e.answerLead() + (betterIsA ? OPTION_A : OPTION_B)));
       }
     }
     this.fewShot = List.copyOf(shots);
   }
+
+  /** A demonstration: the conversation, its better and worse reply, and what the answer says before the letter. */
+  private record Shot(Transcript conversation, String better, String worse, String answerLead) {}
 
   /** The question text: conversation, principle, options. */
   public static String question(Transcript conversation, String principle, String optionA, String optionB) {
