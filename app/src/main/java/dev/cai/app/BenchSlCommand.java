@@ -2,13 +2,18 @@ package dev.cai.app;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import dev.cai.actors.BatchModel;
 import dev.cai.actors.BatchingSettings;
+import dev.cai.actors.Completion;
 import dev.cai.actors.GenerateRequest;
 import dev.cai.actors.GenerationModel;
 import dev.cai.actors.ModelLoading;
 import dev.cai.persistence.RecordStore;
 import dev.cai.protocol.v1.Prompt;
+import dev.cai.runtime.constitution.Constitution;
+import dev.cai.runtime.constitution.Constitution.CritiqueRevision;
 import dev.cai.runtime.constitution.ConstitutionLoader;
+import dev.cai.runtime.constitution.CritiquePrompts;
 import dev.cai.runtime.constitution.Transcript;
 import dev.cai.runtime.generate.GenerationSettings;
 import dev.cai.streams.BuiltinPrompts;
@@ -51,29 +56,66 @@ final class BenchSlCommand implements Callable<Integer> {
   @Option(names = "--max-tokens", defaultValue = "64", description = "New tokens per call (default: ${DEFAULT-VALUE}).")
   int maxTokens;
 
+  private final long[] tokens = {0};
+
+  private static List<GenerateRequest> requests(List<Transcript> conversations, GenerationSettings sampling, long seedBase) {
+    List<GenerateRequest> out = new ArrayList<>();
+    for (int i = 0; i < conversations.size(); i++) {
+      out.add(new GenerateRequest(conversations.get(i), sampling.withSeed(seedBase * 1000 + i)));
+    }
+    return out;
+  }
+
+  private List<String> texts(List<BatchModel.Outcome<Completion>> outcomes) {
+    List<String> texts = new ArrayList<>();
+    for (BatchModel.Outcome<Completion> o : outcomes) {
+      tokens[0] += o.isOk() ? o.value().completionTokens() : 0;
+      texts.add(o.isOk() && !o.value().text().isBlank() ? o.value().text() : "(no reply)");
+    }
+    return texts;
+  }
+
   @Override
   public Integer call() throws Exception {
     var out = spec.commandLine().getOut();
     Path tmp = Files.createTempDirectory("cai-bench-sl");
     Path promptFile = BuiltinPrompts.resolve(prompts, tmp);
     List<Prompt> ps = PromptReader.readAll(promptFile, false).stream().limit(limit).toList();
-    GenerationSettings sampling = new GenerationSettings(maxTokens, 0.7, 0.9, 0, 0, true, List.of());
+    // fixed-length calls (no EOS stop): both sides generate exactly the same number of tokens
+    GenerationSettings sampling = new GenerationSettings(maxTokens, 0.7, 0.9, 0, 0, false, List.of());
 
     double rawTokensPerSecond;
     double loadSeconds;
     long l0 = System.nanoTime();
     try (GenerationModel gm = ModelLoading.generation(model.modelPath(), model.deviceSetting())) {
       loadSeconds = (System.nanoTime() - l0) / 1e9;
-      List<GenerateRequest> reqs = new ArrayList<>();
-      for (int i = 0; i < ps.size(); i++) {
-        reqs.add(new GenerateRequest(Transcript.ofHuman(ps.get(i).getText()), sampling.withSeed(i)));
-      }
-      gm.run(reqs.subList(0, Math.min(2, reqs.size()))); // warm-up
+      // the same work as the graph, as raw batched calls: answers, then per round critiques and revisions
+      Constitution constitution = ConstitutionLoader.loadDefault();
+      CritiquePrompts prompts = new CritiquePrompts(List.of(), false);
+      List<Transcript> conversations = ps.stream().map(p -> CritiquePrompts.initial(p.getContext(), p.getText())).toList();
+      gm.run(List.of(new GenerateRequest(conversations.get(0), sampling))); // warm-up
+      long generated = tokens[0];
       long t0 = System.nanoTime();
-      long generated = gm.run(reqs).stream().mapToLong(o -> o.isOk() ? o.value().completionTokens() : 0).sum();
+      List<String> responses = texts(gm.run(requests(conversations, sampling, 0)));
+      for (int r = 0; r < rounds; r++) {
+        List<Transcript> critiqueAsks = new ArrayList<>();
+        List<CritiqueRevision> rules = new ArrayList<>();
+        for (int i = 0; i < conversations.size(); i++) {
+          CritiqueRevision rule = constitution.critiqueRevisions().get((i + r) % constitution.critiqueRevisions().size());
+          rules.add(rule);
+          critiqueAsks.add(prompts.critique(conversations.get(i), responses.get(i), rule));
+        }
+        List<String> critiques = texts(gm.run(requests(critiqueAsks, sampling, 1000 + r)));
+        List<Transcript> revisionAsks = new ArrayList<>();
+        for (int i = 0; i < conversations.size(); i++) {
+          revisionAsks.add(prompts.revision(conversations.get(i), responses.get(i), critiques.get(i), rules.get(i)));
+        }
+        responses = texts(gm.run(requests(revisionAsks, sampling, 2000 + r)));
+      }
+      generated = tokens[0] - generated;
       rawTokensPerSecond = generated / ((System.nanoTime() - t0) / 1e9);
-      out.printf("raw generate:    one batch of %d, %d tokens, %.1f generated tokens/s (model load %.1f s)%n", reqs.size(),
-          generated, rawTokensPerSecond, loadSeconds);
+      out.printf("raw generate:    batches of %d, %d calls per prompt, %d generated tokens, %.1f generated tokens/s "
+          + "(model load %.1f s)%n", ps.size(), 1 + 2 * rounds, generated, rawTokensPerSecond, loadSeconds);
     }
 
     Config conf = ConfigFactory.load();
