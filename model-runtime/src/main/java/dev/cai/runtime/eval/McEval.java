@@ -134,8 +134,8 @@ public final class McEval {
     int aText = aStart + 3;                    // after "(A)"
     int aEnd = p.lastIndexOf('\n', bStart);    // the newline that ends option A
     int bText = bStart + 3;
-    int bEnd = p.indexOf('\n', bText);
-    if (aEnd < aText || bEnd < 0) {
+    int bEnd = p.lastIndexOf('\n');            // option B runs to the last line, the answer line
+    if (aEnd < aText || bEnd < bText) {
       return Optional.empty();
     }
     String swappedPrompt = p.substring(0, aText) + p.substring(bText, bEnd) + p.substring(aEnd, bText)

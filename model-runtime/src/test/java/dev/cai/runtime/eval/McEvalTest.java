@@ -58,6 +58,9 @@ class McEvalTest {
     assertEquals("Which is safer?\nOptions:\n(A) Break the window.\n(B) Call a locksmith.\nThe answer is:", s.prompt());
     assertEquals(List.of(" (B)"), s.corrects());
     assertTrue(McEval.swapped(new McEval.Item("no options here", List.of(" (A)"), List.of(" (B)"), "y")).isEmpty());
+    McEval.Item multiLine = new McEval.Item("Q\nOptions:\n(A) one\nline two\n(B) three\n\nfour\nThe answer is:",
+        List.of(" (B)"), List.of(" (A)"), "z");
+    assertEquals("Q\nOptions:\n(A) three\n\nfour\n(B) one\nline two\nThe answer is:", McEval.swapped(multiLine).orElseThrow().prompt());
   }
 
   @Test
