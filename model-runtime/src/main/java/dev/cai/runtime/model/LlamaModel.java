@@ -158,13 +158,15 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
    * valid); the weights must have this model's config and pass the full shape validation.
    */
   public void loadWeights(ModelWeights weights) {
-    if (!weights.config().equals(config)) {
-      throw new IllegalArgumentException("Weights from " + weights.source() + " have config " + weights.config()
-          + " but the model was built with " + config);
-    }
-    LlamaTensorLayout.validate(weights);
-    named.forEach((k, p) -> p.getArray().set(FloatBuffer.wrap(weights.require(k).data())));
-    parametersUpdated();
+    GradMode.disabled(() -> {
+      if (!weights.config().equals(config)) {
+        throw new IllegalArgumentException("Weights from " + weights.source() + " have config " + weights.config()
+            + " but the model was built with " + config);
+      }
+      LlamaTensorLayout.validate(weights);
+      named.forEach((k, p) -> p.getArray().set(FloatBuffer.wrap(weights.require(k).data())));
+      parametersUpdated();
+    });
   }
 
   /** Drops the fused inference weights; the next inference call rebuilds them from the parameters. */

@@ -7,6 +7,7 @@ import ai.djl.training.GradientCollector;
 import dev.cai.runtime.io.Checkpoint;
 import dev.cai.runtime.io.OptimizerState;
 import dev.cai.runtime.io.TrainerState;
+import dev.cai.runtime.model.GradMode;
 import dev.cai.runtime.model.LlamaModel;
 import dev.cai.runtime.weights.HostTensor;
 import java.nio.file.Path;
@@ -214,22 +215,26 @@ public final class Trainer implements AutoCloseable {
       throw e;
     }
     // Grad mode is off again: parameters may be updated in place.
-    try (NDManager grads = model.manager().newSubManager()) {
-      Map<String, NDArray> g = gradients(grads);
-      double norm = GradientClipping.clipInPlace(g.values(), settings.maxGradNorm());
-      if (!Double.isFinite(norm)) {
-        String first = firstNonFinite(g);
-        fillZero(g.values()); // g − g would keep NaN and ±∞
-        throw new IllegalStateException("Gradient norm is " + norm + " at step " + (step() + 1) + " (first non-finite"
-            + " gradient: " + first + ", loss " + lossSum / total + "); the step was skipped and the weights are unchanged");
+    double total2 = total;
+    double lossSum2 = lossSum;
+    return GradMode.disabled(() -> {
+      try (NDManager grads = model.manager().newSubManager()) {
+        Map<String, NDArray> g = gradients(grads);
+        double norm = GradientClipping.clipInPlace(g.values(), settings.maxGradNorm());
+        if (!Double.isFinite(norm)) {
+          String first = firstNonFinite(g);
+          fillZero(g.values()); // g − g would keep NaN and ±∞
+          throw new IllegalStateException("Gradient norm is " + norm + " at step " + (step() + 1) + " (first non-finite"
+              + " gradient: " + first + ", loss " + lossSum2 / total2 + "); the step was skipped and the weights are unchanged");
+        }
+        long t = optimizer.step() + 1;
+        double lr = settings.schedule().lrAt(t);
+        optimizer.step(params, g, lr);
+        zero(g.values());
+        model.parametersUpdated();
+        return new StepResult(t, lossSum2 / total2, norm, lr, total2);
       }
-      long t = optimizer.step() + 1;
-      double lr = settings.schedule().lrAt(t);
-      optimizer.step(params, g, lr);
-      zero(g.values());
-      model.parametersUpdated();
-      return new StepResult(t, lossSum / total, norm, lr, total);
-    }
+    });
   }
 
   /** Live gradient arrays of every parameter, as handles owned by {@code owner}. */
@@ -297,19 +302,21 @@ public final class Trainer implements AutoCloseable {
 
   /** Loads weights, heads and optimizer state (fresh if the checkpoint has none) from {@code c} into this trainer's arrays. */
   public void restore(Checkpoint c) {
-    model.loadWeights(c.model());
-    List<String> missing = new ArrayList<>();
-    for (ScalarHead h : heads) {
-      if (!c.heads().containsKey(ScalarHead.weightName(h.name()))) {
-        missing.add(h.name());
+    GradMode.disabled(() -> {
+      model.loadWeights(c.model());
+      List<String> missing = new ArrayList<>();
+      for (ScalarHead h : heads) {
+        if (!c.heads().containsKey(ScalarHead.weightName(h.name()))) {
+          missing.add(h.name());
+        }
       }
-    }
-    if (!missing.isEmpty()) {
-      throw new IllegalArgumentException("Checkpoint of " + c.model().source() + " has no heads " + missing);
-    }
-    heads.forEach(h -> h.load(c.heads()));
-    // Without saved moments the optimizer starts afresh (step 0), as for a new run from these weights.
-    optimizer.importState(c.optimizer().orElse(new OptimizerState(0, Map.of(), Map.of(), Map.of())), params);
+      if (!missing.isEmpty()) {
+        throw new IllegalArgumentException("Checkpoint of " + c.model().source() + " has no heads " + missing);
+      }
+      heads.forEach(h -> h.load(c.heads()));
+      // Without saved moments the optimizer starts afresh (step 0), as for a new run from these weights.
+      optimizer.importState(c.optimizer().orElse(new OptimizerState(0, Map.of(), Map.of(), Map.of())), params);
+    });
   }
 
   /** Frees the optimizer moments; the model and heads belong to the caller. */

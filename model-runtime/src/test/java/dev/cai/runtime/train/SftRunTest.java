@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.pytorch.jni.JniUtils;
 import dev.cai.runtime.gguf.GgmlType;
 import dev.cai.runtime.gguf.TinyLlama;
 import dev.cai.runtime.io.ModelFiles;
@@ -59,6 +60,21 @@ class SftRunTest {
       assertEquals(50, r.steps());
       assertTrue(r.lastLoss() < 0.5 * r.firstLoss(), "loss " + r.firstLoss() + " -> " + r.lastLoss());
       assertEquals(50, Files.readAllLines(dir.resolve("learn/train-metrics.jsonl")).size());
+    }
+  }
+
+  @Test
+  void shouldTrainOnAThreadWhereAutogradIsOn() throws Exception {
+    // When the engine was started on another thread (an actor's), this thread has PyTorch's default: autograd on.
+    boolean previous = JniUtils.isGradMode();
+    JniUtils.setGradMode(true);
+    try (LoadedModel m = ModelFiles.load(gguf)) {
+      SftRun.Result r = SftRun.run(m, DeviceSetting.CPU, examples(m), dir.resolve("grad-on"),
+          new SftRun.Settings(1, 2, 1, 1e-3, 0, 0.0, 1.0, 4, 7L), s -> { });
+      assertEquals(2, r.steps());
+      assertTrue(JniUtils.isGradMode(), "the thread's mode is restored");
+    } finally {
+      JniUtils.setGradMode(previous);
     }
   }
 
