@@ -11,6 +11,7 @@ final class ProgressLine {
   private final long start = System.nanoTime();
   private final boolean terminal = System.console() != null;
   private long lastPrint;
+  private long lastPrintedDone = -1;
 
   ProgressLine(PrintWriter err, String unit, long total) {
     this.err = err;
@@ -18,12 +19,16 @@ final class ProgressLine {
     this.total = total;
   }
 
-  /** Redraws with {@code done} units and {@code tokens} tokens so far (at most twice a second unless final). */
+  /** Redraws with {@code done} units and {@code tokens} tokens so far (0 = not counted; at most twice a second unless final). */
   synchronized void update(long done, long tokens, boolean last) {
     long now = System.nanoTime();
     if (!last && now - lastPrint < (terminal ? 500_000_000L : 10_000_000_000L)) {
       return;
     }
+    if (last && !terminal && done == lastPrintedDone) {
+      return; // a log file already has this line
+    }
+    lastPrintedDone = done;
     lastPrint = now;
     double secs = Math.max(1e-9, (now - start) / 1e9);
     double rate = done / secs;
@@ -36,7 +41,11 @@ final class ProgressLine {
     } else {
       sb.append(done).append(' ').append(unit);
     }
-    sb.append(String.format("  %.2f %s/s  %.0f tok/s  %s", rate, unit, tokens / secs, elapsed(secs)));
+    sb.append(String.format("  %.2f %s/s", rate, unit));
+    if (tokens > 0) {
+      sb.append(String.format("  %.0f tok/s", tokens / secs));
+    }
+    sb.append("  ").append(elapsed(secs));
     if (total > 0 && done > 0 && done < total) {
       sb.append("  ETA ").append(format(Duration.ofSeconds((long) ((total - done) / rate))));
     }

@@ -62,7 +62,7 @@ public final class LabelJob {
         replyTo -> new ModelActor.Submit<>(new ScoreOptionsRequest(context, a, b), replyTo), c.askTimeout(), system.scheduler());
     ChatTemplate feedbackTemplate = ModelFiles.chatTemplateOf(c.feedbackModel()); // frames the questions
     LabelGraph.Models models = new LabelGraph.Models(new ActorResponder(policy, c.sampling(), c.askTimeout(), system),
-        SlJob.modelId(c.policyModel()), scorer, reasoner, feedbackTemplate, SlJob.modelId(c.feedbackModel()));
+        ModelFiles.modelId(c.policyModel()), scorer, reasoner, feedbackTemplate, ModelFiles.modelId(c.feedbackModel()));
     return LabelGraph.run(system, c.sources(), store, c.constitution(), models, c.graph(), progress);
   }
 }

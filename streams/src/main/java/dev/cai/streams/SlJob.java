@@ -8,6 +8,7 @@ import dev.cai.actors.ModelLoading;
 import dev.cai.persistence.RecordStore;
 import dev.cai.runtime.constitution.Constitution;
 import dev.cai.runtime.generate.GenerationSettings;
+import dev.cai.runtime.io.ModelFiles;
 import dev.cai.runtime.model.DeviceSetting;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -44,10 +45,10 @@ public final class SlJob {
     ActorRef<ModelActor.Command<GenerateRequest, Completion>> policy = spawn(system, "policy", c.policyModel(), c);
     ActorRef<ModelActor.Command<GenerateRequest, Completion>> critic = c.criticModel()
         .map(p -> spawn(system, "critic", p, c)).orElse(policy);
-    String policyId = modelId(c.policyModel());
+    String policyId = ModelFiles.modelId(c.policyModel());
     SlGraph.Models models = new SlGraph.Models(
         new ActorResponder(policy, c.sampling(), c.askTimeout(), system), policyId,
-        new ActorResponder(critic, c.sampling(), c.askTimeout(), system), c.criticModel().map(SlJob::modelId).orElse(policyId));
+        new ActorResponder(critic, c.sampling(), c.askTimeout(), system), c.criticModel().map(ModelFiles::modelId).orElse(policyId));
     return SlGraph.run(system, c.sources(), store, c.constitution(), models, c.graph(), progress);
   }
 
@@ -57,10 +58,5 @@ public final class SlJob {
         () -> ModelLoading.generation(model, c.device()), c.batching()), role + "-" + System.nanoTime(), Props.empty());
   }
 
-  /** The id recorded for a model file: its file name without the extension. */
-  static String modelId(Path model) {
-    String name = model.getFileName().toString();
-    int dot = name.lastIndexOf('.');
-    return dot > 0 ? name.substring(0, dot) : name;
-  }
+
 }

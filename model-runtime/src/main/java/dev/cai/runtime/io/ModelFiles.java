@@ -42,11 +42,26 @@ public final class ModelFiles {
     }
     HfTokenizer tokenizer = m.tokenizer().get();
     try {
-      return new LoadedModel(m.weights(), tokenizer, chatTemplate(path), path.getFileName().toString());
+      return new LoadedModel(m.weights(), tokenizer, chatTemplate(path), modelId(path));
     } catch (RuntimeException e) {
       tokenizer.close();
       throw e;
     }
+  }
+
+  /**
+   * The id recorded for the model at {@code path}: a file's name without its extension; for a directory its
+   * last three path elements (e.g. {@code demo/sl-train/model}), since checkpoint directories share names.
+   */
+  public static String modelId(Path path) {
+    Path p = path.toAbsolutePath().normalize();
+    if (Files.isDirectory(p)) {
+      int n = p.getNameCount();
+      return p.subpath(Math.max(0, n - 3), n).toString();
+    }
+    String name = p.getFileName().toString();
+    int dot = name.lastIndexOf('.');
+    return dot > 0 ? name.substring(0, dot) : name;
   }
 
   /** The chat format of the model at {@code path}, read from metadata only (no weights are loaded). */
