@@ -39,7 +39,8 @@ final class McEvalCommand implements Callable<Integer> {
     try (LoadedModel loaded = ModelFiles.load(model.modelPath());
          LlamaModel lm = LlamaModel.create(loaded.weights(), model.deviceSetting())) {
       ContinuationScorer scorer = new ContinuationScorer(lm);
-      ProgressLine bar = new ProgressLine(spec.commandLine().getErr(), "questions", items.size());
+      long passes = items.size() + items.stream().filter(i -> McEval.swapped(i).isPresent()).count();
+      ProgressLine bar = new ProgressLine(spec.commandLine().getErr(), "scoring passes", passes);
       int[] done = {0};
       r = McEval.evaluate(items, (prompt, options) -> {
         int[] ctx = loaded.tokenizer().encode(prompt);

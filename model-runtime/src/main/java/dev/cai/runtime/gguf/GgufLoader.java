@@ -170,6 +170,16 @@ public final class GgufLoader {
    * @param w row-major [heads·headDim, cols]
    */
   public static float[] unpermuteRope(float[] w, int heads, int cols) {
+    return reorderRopeRows(w, heads, cols, true);
+  }
+
+  /** Inverse of {@link #unpermuteRope}: Hugging Face rows to llama.cpp's interleaved order (for writing GGUF). */
+  public static float[] permuteRope(float[] w, int heads, int cols) {
+    return reorderRopeRows(w, heads, cols, false);
+  }
+
+  /** Moves each head's rows between GGUF order (2i + p) and Hugging Face order (p·headDim/2 + i). */
+  private static float[] reorderRopeRows(float[] w, int heads, int cols, boolean toHuggingFace) {
     int rows = w.length / cols;
     int headDim = rows / heads;
     int half = headDim / 2;
@@ -177,30 +187,15 @@ public final class GgufLoader {
     for (int h = 0; h < heads; h++) {
       for (int i = 0; i < half; i++) {
         for (int p = 0; p < 2; p++) {
-          int src = h * headDim + 2 * i + p;
-          int dst = h * headDim + p * half + i;
-          System.arraycopy(w, src * cols, out, dst * cols, cols);
+          int gguf = h * headDim + 2 * i + p;
+          int hf = h * headDim + p * half + i;
+          System.arraycopy(w, (toHuggingFace ? gguf : hf) * cols, out, (toHuggingFace ? hf : gguf) * cols, cols);
         }
       }
     }
     return out;
   }
 
-  /** Inverse of {@link #unpermuteRope}: Hugging Face rows to llama.cpp's interleaved order (for writing GGUF). */
-  public static float[] permuteRope(float[] w, int heads, int cols) {
-    int rows = w.length / cols;
-    int headDim = rows / heads;
-    int half = headDim / 2;
-    float[] out = new float[w.length];
-    for (int h = 0; h < heads; h++) {
-      for (int i = 0; i < half; i++) {
-        for (int p = 0; p < 2; p++) {
-          System.arraycopy(w, (h * headDim + p * half + i) * cols, out, (h * headDim + 2 * i + p) * cols, cols);
-        }
-      }
-    }
-    return out;
-  }
 
   /** The tokenizer described by the {@code tokenizer.ggml.*} metadata (byte-level BPE, "gpt2"). */
   public static HfTokenizer tokenizer(GgufFile file) {
