@@ -8,7 +8,7 @@ import dev.cai.protocol.v1.SlExample;
 import dev.cai.runtime.constitution.CritiquePrompts;
 import dev.cai.runtime.io.ModelFiles;
 import dev.cai.runtime.train.SftData;
-import dev.cai.runtime.train.SftRun;
+import dev.cai.runtime.train.TrainingRun;
 import dev.cai.runtime.weights.LoadedModel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,7 +52,7 @@ final class SlTrainCommand implements Callable<Integer> {
     }
     var err = spec.commandLine().getErr();
     var out = spec.commandLine().getOut();
-    SftRun.Settings s = new SftRun.Settings(epochs != null ? epochs : t.getInt("epochs"),
+    TrainingRun.Settings s = new TrainingRun.Settings(epochs != null ? epochs : t.getInt("epochs"),
         batchSize != null ? batchSize : t.getInt("batch-size"), t.getInt("micro-batch-size"),
         lr != null ? lr : t.getDouble("learning-rate"), t.getInt("warmup-steps"), t.getDouble("weight-decay"),
         t.getDouble("max-grad-norm"), t.getInt("checkpoint-every"), t.getLong("seed"));
@@ -78,7 +78,7 @@ final class SlTrainCommand implements Callable<Integer> {
       ProgressLine bar = new ProgressLine(err, "steps", totalSteps);
       long t0 = System.nanoTime();
       long[] tokens = {0};
-      SftRun.Result r = SftRun.run(base, model.deviceSetting(), examples, run.resolve("sl-train"), s, step -> {
+      TrainingRun.Result r = TrainingRun.run(base, model.deviceSetting(), examples, run.resolve("sl-train"), s, SftData.objective(base.weights().config()), step -> {
         tokens[0] += (long) step.weight();
         bar.update(step.step(), tokens[0], false);
       });

@@ -1,5 +1,7 @@
 package dev.cai.runtime.train;
 
+import dev.cai.runtime.model.LlamaConfig;
+import dev.cai.runtime.model.LlamaModel;
 import dev.cai.runtime.tokenizer.ChatMessage;
 import dev.cai.runtime.tokenizer.ChatTemplate;
 import dev.cai.runtime.tokenizer.TextTokenizer;
@@ -54,5 +56,31 @@ public final class SftData {
       out.add(new TokenBatch(group.size(), len, ids, attention, loss));
     }
     return out;
+  }
+
+  /** The SFT objective for a model with {@code config}: causal-LM loss on reply tokens, no heads. */
+  public static TrainingRun.Objective<Example, TokenBatch> objective(LlamaConfig config) {
+    int padId = Math.max(config.padTokenId(), 0);
+    return new TrainingRun.Objective<>() {
+      @Override
+      public List<ScalarHead> heads(LlamaModel model, TrainRng rng) {
+        return List.of();
+      }
+
+      @Override
+      public List<TokenBatch> microBatches(List<Example> examples, int microBatchSize) {
+        return batches(examples, microBatchSize, padId);
+      }
+
+      @Override
+      public Trainer.MicroBatchLoss<TokenBatch> loss(Trainer trainer, List<ScalarHead> heads) {
+        return trainer.causalLmLoss();
+      }
+
+      @Override
+      public String kind() {
+        return "sft";
+      }
+    };
   }
 }

@@ -43,7 +43,7 @@ class SftRunTest {
     return out;
   }
 
-  private static final SftRun.Settings SETTINGS = new SftRun.Settings(25, 2, 1, 1e-2, 2, 0.0, 1.0, 4, 7L);
+  private static final TrainingRun.Settings SETTINGS = new TrainingRun.Settings(25, 2, 1, 1e-2, 2, 0.0, 1.0, 4, 7L);
 
   @Test
   void shouldMaskThePromptAndLearnTheReplies() throws Exception {
@@ -56,7 +56,7 @@ class SftRunTest {
       assertTrue(SftData.encode(List.of(ChatMessage.user("x".repeat(600))), "y", m.chatTemplate(), m.tokenizer(), 64).isEmpty());
 
       List<Double> losses = new ArrayList<>();
-      SftRun.Result r = SftRun.run(m, DeviceSetting.CPU, examples(m), dir.resolve("learn"), SETTINGS, s -> losses.add(s.loss()));
+      TrainingRun.Result r = TrainingRun.run(m, DeviceSetting.CPU, examples(m), dir.resolve("learn"), SETTINGS, SftData.objective(m.weights().config()), s -> losses.add(s.loss()));
       assertEquals(50, r.steps());
       assertTrue(r.lastLoss() < 0.5 * r.firstLoss(), "loss " + r.firstLoss() + " -> " + r.lastLoss());
       assertEquals(50, Files.readAllLines(dir.resolve("learn/train-metrics.jsonl")).size());
@@ -69,8 +69,8 @@ class SftRunTest {
     boolean previous = JniUtils.isGradMode();
     JniUtils.setGradMode(true);
     try (LoadedModel m = ModelFiles.load(gguf)) {
-      SftRun.Result r = SftRun.run(m, DeviceSetting.CPU, examples(m), dir.resolve("grad-on"),
-          new SftRun.Settings(1, 2, 1, 1e-3, 0, 0.0, 1.0, 4, 7L), s -> { });
+      TrainingRun.Result r = TrainingRun.run(m, DeviceSetting.CPU, examples(m), dir.resolve("grad-on"),
+          new TrainingRun.Settings(1, 2, 1, 1e-3, 0, 0.0, 1.0, 4, 7L), SftData.objective(m.weights().config()), s -> { });
       assertEquals(2, r.steps());
       assertTrue(JniUtils.isGradMode(), "the thread's mode is restored");
     } finally {
@@ -81,16 +81,16 @@ class SftRunTest {
   @Test
   void shouldResumeAnInterruptedRunToBitIdenticalWeights() throws Exception {
     try (LoadedModel m = ModelFiles.load(gguf)) {
-      SftRun.run(m, DeviceSetting.CPU, examples(m), dir.resolve("straight"), SETTINGS, s -> { });
+      TrainingRun.run(m, DeviceSetting.CPU, examples(m), dir.resolve("straight"), SETTINGS, SftData.objective(m.weights().config()), s -> { });
       Path resumed = dir.resolve("resumed");
       RuntimeException crash = assertThrows(RuntimeException.class, () ->
-          SftRun.run(m, DeviceSetting.CPU, examples(m), resumed, SETTINGS, s -> {
+          TrainingRun.run(m, DeviceSetting.CPU, examples(m), resumed, SETTINGS, SftData.objective(m.weights().config()), s -> {
             if (s.step() == 6) {
               throw new RuntimeException("simulated crash after step 6 (last checkpoint: step 4)");
             }
           }));
       assertTrue(crash.getMessage().startsWith("simulated crash"));
-      SftRun.Result r = SftRun.run(m, DeviceSetting.CPU, examples(m), resumed, SETTINGS, s -> { });
+      TrainingRun.Result r = TrainingRun.run(m, DeviceSetting.CPU, examples(m), resumed, SETTINGS, SftData.objective(m.weights().config()), s -> { });
       assertEquals(4, r.resumedAt());
       assertEquals(50, Files.readAllLines(resumed.resolve("train-metrics.jsonl")).size(), "no duplicated metric lines");
       try (LoadedModel a = ModelFiles.load(dir.resolve("straight/model"));

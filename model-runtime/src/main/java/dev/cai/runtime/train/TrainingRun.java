@@ -24,15 +24,15 @@ import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /**
- * A supervised fine-tuning run over tokenized examples: epochs in a seeded order, {@code batchSize} examples
- * per optimizer step split into micro-batches (gradient accumulation), AdamW with linear warm-up/decay and
- * gradient clipping ({@link Trainer}). Every {@code checkpointEvery} steps and at the end it atomically saves
+ * A training run over examples with an {@link Objective} (SFT, preference model, ...): epochs in a seeded
+ * order, {@code batchSize} examples per optimizer step split into micro-batches (gradient accumulation), AdamW
+ * with linear warm-up/decay and gradient clipping ({@link Trainer}). Every {@code checkpointEvery} steps and at the end it atomically saves
  * {@code OUT/checkpoints/step-N} (weights, optimizer, trainer state, tokenizer, chat template); a restarted run
  * resumes from the latest one at the same place in the data order, so the result does not depend on restarts.
  * Each step appends a line to {@code OUT/train-metrics.jsonl}; the final model is {@code OUT/model}.
  */
-public final class SftRun {
-  private SftRun() {}
+public final class TrainingRun {
+  private TrainingRun() {}
 
   /**
    * Settings of a run.
@@ -53,8 +53,24 @@ public final class SftRun {
   /** What a run did: steps in total, steps run now (after resuming at {@code resumedAt}), first and last loss. */
   public record Result(long steps, long resumedAt, double firstLoss, double lastLoss, Path model) {}
 
-  public static Result run(LoadedModel base, DeviceSetting device, List<SftData.Example> examples, Path out, Settings s,
-      Consumer<Trainer.StepResult> onStep) {
+  /**
+   * What a run optimises: scalar heads it trains besides the model (none for SFT), how examples become
+   * micro-batches, and the loss over one micro-batch.
+   */
+  public interface Objective<E, T> {
+    /** Heads to train, created on {@code model}'s manager from {@code rng} (restored from a checkpoint on resume). */
+    List<ScalarHead> heads(LlamaModel model, TrainRng rng);
+
+    List<T> microBatches(List<E> examples, int microBatchSize);
+
+    Trainer.MicroBatchLoss<T> loss(Trainer trainer, List<ScalarHead> heads);
+
+    /** Recorded in checkpoints ({@code trainer_state.json} extra "kind"). */
+    String kind();
+  }
+
+  public static <E, T> Result run(LoadedModel base, DeviceSetting device, List<E> examples, Path out, Settings s,
+      Objective<E, T> objective, Consumer<Trainer.StepResult> onStep) {
     if (examples.isEmpty()) {
       throw new IllegalArgumentException("No training examples");
     }
@@ -65,46 +81,57 @@ public final class SftRun {
     Path tokenizerDir = out.resolve("tokenizer");
     base.tokenizer().save(tokenizerDir, base.chatTemplate().toJinja());
     Optional<Path> tokenizerJson = Optional.of(tokenizerDir.resolve("tokenizer.json"));
-    int pad = base.weights().config().padTokenId() >= 0 ? base.weights().config().padTokenId() : 0;
-    try (LlamaModel model = LlamaModel.create(base.weights(), device);
-         Trainer trainer = new Trainer(model, List.of(), ts)) {
-      Optional<Path> latest = latest(checkpoints);
-      long resumedAt = 0;
-      if (latest.isPresent()) {
-        Checkpoint c = load(latest.get());
-        trainer.restore(c);
-        resumedAt = trainer.step();
+    try (LlamaModel model = LlamaModel.create(base.weights(), device)) {
+      List<ScalarHead> heads = objective.heads(model, new TrainRng(s.seed()));
+      try (Trainer trainer = new Trainer(model, heads, ts)) {
+        return train(trainer, heads, examples, out, s, objective, onStep, totalSteps, checkpoints, tokenizerJson);
+      } finally {
+        heads.forEach(ScalarHead::close);
       }
-      truncateMetrics(out.resolve("train-metrics.jsonl"), resumedAt);
-      double first = Double.NaN;
-      double last = Double.NaN;
-      long t0 = System.nanoTime();
-      try (BufferedWriter metrics = Files.newBufferedWriter(out.resolve("train-metrics.jsonl"), StandardCharsets.UTF_8,
-          StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
-        for (long step = trainer.step() + 1; step <= totalSteps; step++) {
-          List<SftData.Example> batch = new ArrayList<>();
-          for (long i = (step - 1) * s.batchSize(); i < Math.min(step * s.batchSize(), (long) s.epochs() * examples.size()); i++) {
-            batch.add(examples.get(order(examples.size(), (int) (i / examples.size()), s.seed())[(int) (i % examples.size())]));
-          }
-          Trainer.StepResult r = trainer.sftStep(SftData.batches(batch, s.microBatchSize(), pad));
-          first = Double.isNaN(first) ? r.loss() : first;
-          last = r.loss();
-          metrics.write(metricsLine(r, batch.size(), (System.nanoTime() - t0) / 1e9));
-          metrics.newLine();
-          metrics.flush();
-          onStep.accept(r);
-          if (step % s.checkpointEvery() == 0 || step == totalSteps) {
-            save(checkpoints.resolve(String.format("step-%06d", step)), trainer, step * s.batchSize(), tokenizerJson);
-            prune(checkpoints, 2);
-          }
-        }
-      } catch (IOException e) {
-        throw new UncheckedIOException("Cannot write " + out.resolve("train-metrics.jsonl") + ": " + e.getMessage(), e);
-      }
-      Path finalModel = out.resolve("model");
-      save(finalModel, trainer, totalSteps * s.batchSize(), tokenizerJson);
-      return new Result(totalSteps, resumedAt, first, last, finalModel);
     }
+  }
+
+  private static <E, T> Result train(Trainer trainer, List<ScalarHead> heads, List<E> examples, Path out,
+      Settings s, Objective<E, T> objective, Consumer<Trainer.StepResult> onStep, long totalSteps, Path checkpoints,
+      Optional<Path> tokenizerJson) {
+    Trainer.MicroBatchLoss<T> loss = objective.loss(trainer, heads);
+    Optional<Path> latest = latest(checkpoints);
+    long resumedAt = 0;
+    if (latest.isPresent()) {
+      Checkpoint c = load(latest.get());
+      trainer.restore(c);
+      resumedAt = trainer.step();
+    }
+    truncateMetrics(out.resolve("train-metrics.jsonl"), resumedAt);
+    double first = Double.NaN;
+    double last = Double.NaN;
+    long t0 = System.nanoTime();
+    try (BufferedWriter metrics = Files.newBufferedWriter(out.resolve("train-metrics.jsonl"), StandardCharsets.UTF_8,
+        StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+      for (long step = trainer.step() + 1; step <= totalSteps; step++) {
+        List<E> batch = new ArrayList<>();
+        for (long i = (step - 1) * s.batchSize(); i < Math.min(step * s.batchSize(), (long) s.epochs() * examples.size()); i++) {
+          batch.add(examples.get(order(examples.size(), (int) (i / examples.size()), s.seed())[(int) (i % examples.size())]));
+        }
+        Trainer.StepResult r = trainer.step(objective.microBatches(batch, s.microBatchSize()), loss);
+        first = Double.isNaN(first) ? r.loss() : first;
+        last = r.loss();
+        metrics.write(metricsLine(r, batch.size(), (System.nanoTime() - t0) / 1e9));
+        metrics.newLine();
+        metrics.flush();
+        onStep.accept(r);
+        if (step % s.checkpointEvery() == 0 || step == totalSteps) {
+          save(checkpoints.resolve(String.format("step-%06d", step)), trainer, step * s.batchSize(), tokenizerJson,
+              objective.kind());
+          prune(checkpoints, 2);
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot write " + out.resolve("train-metrics.jsonl") + ": " + e.getMessage(), e);
+    }
+    Path finalModel = out.resolve("model");
+    save(finalModel, trainer, totalSteps * s.batchSize(), tokenizerJson, objective.kind());
+    return new Result(totalSteps, resumedAt, first, last, finalModel);
   }
 
   /** The example order of {@code epoch}: a seeded Fisher–Yates shuffle, the same on every resume. */
@@ -135,9 +162,9 @@ public final class SftRun {
     return o.toString();
   }
 
-  private static void save(Path dir, Trainer trainer, long examplesSeen, Optional<Path> tokenizerJson) {
+  private static void save(Path dir, Trainer trainer, long examplesSeen, Optional<Path> tokenizerJson, String kind) {
     try {
-      CheckpointStore.save(dir, trainer.checkpoint(examplesSeen, 0L, Map.of("kind", "sft"), tokenizerJson));
+      CheckpointStore.save(dir, trainer.checkpoint(examplesSeen, 0L, Map.of("kind", kind), tokenizerJson));
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot save checkpoint " + dir + ": " + e.getMessage(), e);
     }
