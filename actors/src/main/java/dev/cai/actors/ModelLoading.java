@@ -1,5 +1,6 @@
 package dev.cai.actors;
 
+import dev.cai.runtime.eval.RewardModel;
 import dev.cai.runtime.io.ModelFiles;
 import dev.cai.runtime.weights.LoadedModel;
 import dev.cai.runtime.model.DeviceSetting;
@@ -20,6 +21,11 @@ public final class ModelLoading {
   public static FeedbackModel feedback(Path path, DeviceSetting device) {
     LoadedModel loaded = ModelFiles.load(path);
     return new FeedbackModel(model(loaded, device), loaded.tokenizer(), loaded.modelId());
+  }
+
+  /** The preference model (a {@code cai pm train} output directory), on {@code device}. */
+  public static PreferenceScorer preference(Path pmDir, DeviceSetting device) {
+    return new PreferenceScorer(RewardModel.load(pmDir, device), ModelFiles.modelId(pmDir));
   }
 
   private static LlamaModel model(LoadedModel loaded, DeviceSetting device) {

@@ -11,6 +11,7 @@ final class Commands {
     root.addSubcommand(new GenerateCommand());
     root.addSubcommand(new SlCommand());
     root.addSubcommand(new LabelCommand());
+    root.addSubcommand(new PmCommand());
     root.addSubcommand(new BenchCommand());
     root.addSubcommand(new DemoCommand());
   }

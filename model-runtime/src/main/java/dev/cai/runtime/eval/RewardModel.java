@@ -1,0 +1,154 @@
+package dev.cai.runtime.eval;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.cai.runtime.io.CheckpointStore;
+import dev.cai.runtime.io.ModelFiles;
+import dev.cai.runtime.io.SafetensorsFile;
+import dev.cai.runtime.model.DeviceSetting;
+import dev.cai.runtime.model.GradMode;
+import dev.cai.runtime.model.LlamaModel;
+import dev.cai.runtime.tokenizer.ChatMessage;
+import dev.cai.runtime.train.PreferenceData;
+import dev.cai.runtime.train.ScalarHead;
+import dev.cai.runtime.weights.LoadedModel;
+import dev.cai.runtime.weights.ModelLoadException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A trained preference model for scoring: the LM trunk plus the reward head, read at each sequence's last real
+ * token, with the normalisation gain/bias stored beside it ({@value #NORMALIZATION}: scores of reference-policy
+ * samples get mean 0, std 1).
+ */
+public final class RewardModel implements AutoCloseable {
+  public static final String NORMALIZATION = "reward_normalization.json";
+  private static final int BATCH = 8;
+
+  private final LoadedModel loaded;
+  private final LlamaModel model;
+  private final ScalarHead head;
+  private final double gain;
+  private final double bias;
+
+  private RewardModel(LoadedModel loaded, LlamaModel model, ScalarHead head, double gain, double bias) {
+    this.loaded = loaded;
+    this.model = model;
+    this.head = head;
+    this.gain = gain;
+    this.bias = bias;
+  }
+
+  /** Loads a PM checkpoint directory written by {@code cai pm train}. */
+  public static RewardModel load(Path dir, DeviceSetting device) {
+    Path heads = dir.resolve(CheckpointStore.HEADS);
+    if (!Files.isRegularFile(heads)) {
+      throw new ModelLoadException("Preference model " + dir + " has no " + CheckpointStore.HEADS + " (reward head)");
+    }
+    LoadedModel loaded = ModelFiles.load(dir);
+    LlamaModel model = null;
+    try {
+      model = LlamaModel.create(loaded.weights(), device);
+      ScalarHead head;
+      try (SafetensorsFile f = SafetensorsFile.open(heads)) {
+        head = ScalarHead.fromTensors(ScalarHead.REWARD_HEAD, loaded.weights().config().hiddenSize(), f.readAllFloat32(),
+            model.manager());
+      }
+      double gain = 1;
+      double bias = 0;
+      Path norm = dir.resolve(NORMALIZATION);
+      if (Files.isRegularFile(norm)) {
+        JsonObject o = JsonParser.parseString(Files.readString(norm, StandardCharsets.UTF_8)).getAsJsonObject();
+        gain = o.get("gain").getAsDouble();
+        bias = o.get("bias").getAsDouble();
+      }
+      return new RewardModel(loaded, model, head, gain, bias);
+    } catch (IOException | RuntimeException e) {
+      if (model != null) {
+        model.close();
+      }
+      loaded.close();
+      throw e instanceof ModelLoadException m ? m : new ModelLoadException("Cannot load preference model " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Raw (unnormalised) scores of {@code response} after each conversation. */
+  public double[] rawScores(List<List<ChatMessage>> conversations, List<String> responses) {
+    List<int[]> seqs = new ArrayList<>();
+    for (int i = 0; i < conversations.size(); i++) {
+      seqs.add(PreferenceData.sequence(conversations.get(i), responses.get(i), loaded.chatTemplate(), loaded.tokenizer()));
+    }
+    return rawScores(seqs);
+  }
+
+  /** Raw scores of token sequences, in batches of {@value #BATCH}. */
+  public double[] rawScores(List<int[]> sequences) {
+    double[] out = new double[sequences.size()];
+    GradMode.disabled(() -> {
+      for (int start = 0; start < sequences.size(); start += BATCH) {
+        List<int[]> group = sequences.subList(start, Math.min(sequences.size(), start + BATCH));
+        var rows = PreferenceData.rightPadded(group, Math.max(loaded.weights().config().padTokenId(), 0));
+        try (NDManager m = model.manager().newSubManager()) {
+          NDArray mask = rows.attentionMask(m);
+          float[] r = head.atLastToken(model.inferenceHidden(rows.inputIds(m), mask), mask).toFloatArray();
+          for (int i = 0; i < r.length; i++) {
+            out[start + i] = r[i];
+          }
+        }
+      }
+    });
+    return out;
+  }
+
+  /** gain · raw + bias. */
+  public double normalize(double raw) {
+    return gain * raw + bias;
+  }
+
+  /** Writes the gain/bias that give {@code rawScores} mean 0 and std 1 (population) into {@code dir}. */
+  public static JsonObject writeNormalization(Path dir, double[] rawScores) throws IOException {
+    double mean = 0;
+    for (double r : rawScores) {
+      mean += r / rawScores.length;
+    }
+    double var = 0;
+    for (double r : rawScores) {
+      var += (r - mean) * (r - mean) / rawScores.length;
+    }
+    double std = Math.sqrt(var) + 1e-8;
+    JsonObject o = new JsonObject();
+    o.addProperty("gain", 1 / std);
+    o.addProperty("bias", -mean / std);
+    o.addProperty("raw_mean", mean);
+    o.addProperty("raw_std", std);
+    o.addProperty("samples", rawScores.length);
+    Path tmp = dir.resolve(NORMALIZATION + ".tmp");
+    Files.writeString(tmp, o.toString(), StandardCharsets.UTF_8);
+    Files.move(tmp, dir.resolve(NORMALIZATION), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    return o;
+  }
+
+  /** Longest sequence the trunk accepts. */
+  public int maxSequenceLength() {
+    return model.maxSequenceLength();
+  }
+
+  public LoadedModel loaded() {
+    return loaded;
+  }
+
+  @Override
+  public void close() {
+    // head and model share the model's manager; close the model, then the tokenizer
+    head.close();
+    model.close();
+    loaded.close();
+  }
+}
