@@ -11,12 +11,12 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code cai demo}: the pipeline so far on the embedded model and the prompts cai ships, small enough for a
- * laptop: SL-CAI data → SFT → AI-feedback labels with the SL-CAI model as the policy. Each stage is one of the
+ * laptop: SL-CAI data → SFT → AI-feedback labels with the SL-CAI model as the policy → preference model. Each stage is one of the
  * regular commands and resumes where it stopped when the demo is run again.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = "Run the pipeline on the embedded model and built-in prompts: model fetch, sl generate, sl train, "
-        + "label (each resumable; RUN_DIR defaults to runs/demo).")
+        + "label, pm train (each resumable; RUN_DIR defaults to runs/demo).")
 final class DemoCommand implements Callable<Integer> {
   @Spec picocli.CommandLine.Model.CommandSpec spec;
 
@@ -41,6 +41,8 @@ final class DemoCommand implements Callable<Integer> {
     stages.add(List.of("label", "--prompts", "builtin:red-team", "--out", run.resolve("label").toString(), "--limit", limit,
         "--model", run.resolve("sl-train/model").toString(),
         "--feedback-model", AppPaths.modelsDir().resolve("SmolLM2-135M-Instruct.Q4_1.gguf").toString()));
+    stages.add(List.of("pm", "train", "--labels", run.resolve("label").toString(), "--out", run.resolve("pm").toString(),
+        "--model", run.resolve("sl-train/model").toString()));
     var err = spec.commandLine().getErr();
     for (List<String> stage : stages) {
       err.println("\n== cai " + String.join(" ", stage));
@@ -51,7 +53,7 @@ final class DemoCommand implements Callable<Integer> {
       }
     }
     err.println("\nDemo done. Look at: " + run.resolve("sl-sft.jsonl") + ", " + run.resolve("sl-train/train-metrics.jsonl")
-        + ", " + run.resolve("label/comparisons.jsonl"));
-    return Files.isRegularFile(run.resolve("label/comparisons.jsonl")) ? 0 : 1;
+        + ", " + run.resolve("label/comparisons.jsonl") + ", " + run.resolve("pm/model"));
+    return Files.isRegularFile(run.resolve("pm/model/reward_normalization.json")) ? 0 : 1;
   }
 }

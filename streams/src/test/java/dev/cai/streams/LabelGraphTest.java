@@ -110,6 +110,19 @@ class LabelGraphTest {
   }
 
   @Test
+  void shouldResumeAfterTheLastCommitWithoutDuplicatesOrGaps() throws Exception {
+    Path file = prompts(10);
+    try (RecordStore store = RecordStore.inMemory()) {
+      LabelGraph.Settings first = new LabelGraph.Settings(4, 3, Duration.ofMillis(100), 5L, 4, true, 1, false, 0.4, 0.6, false, 3);
+      assertEquals(4, run(first, store, file).size());
+      List<Comparison> all = run(settings(true, 1, false), store, file);
+      assertEquals(IntStream.rangeClosed(1, 10).mapToObj(i -> "p.jsonl:" + i).toList(),
+          all.stream().map(c -> c.getPrompt().getId()).toList(), "each prompt labeled exactly once, in order");
+      assertEquals(10, store.resumeOffset(new PromptSource(file, false).id()));
+    }
+  }
+
+  @Test
   void shouldClampChainOfThoughtLabelsAndStoreTheReasoning() throws Exception {
     Path file = prompts(4);
     try (RecordStore store = RecordStore.inMemory()) {
