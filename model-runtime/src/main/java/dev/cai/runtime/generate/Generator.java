@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.stream.IntStream;
 
 /**
  * Batched autoregressive generation with a KV cache: prompts are left-padded with a distinct pad id,
@@ -124,6 +125,14 @@ public final class Generator {
       decodeStart = System.nanoTime();
       while (true) {
         long[] next = new long[b];
+        final float[] rows = logp;
+        // Rows are independent (own RNG each), so choosing them in parallel changes no result.
+        IntStream.range(0, b).parallel().filter(i -> seqs[i].finish == null).forEach(i -> {
+          int off = i * vocab;
+          next[i] = settings.temperature() == 0
+              ? TokenSampler.argMax(rows, off, vocab)
+              : TokenSampler.sample(rows, off, vocab, settings.topK(), settings.topP(), seqs[i].rng);
+        });
         boolean anyActive = false;
         for (int i = 0; i < b; i++) {
           Sequence s = seqs[i];
@@ -131,13 +140,9 @@ public final class Generator {
             next[i] = pad;
             continue;
           }
-          int off = i * vocab;
-          int token = settings.temperature() == 0
-              ? TokenSampler.argMax(logp, off, vocab)
-              : TokenSampler.sample(logp, off, vocab, settings.topK(), settings.topP(), s.rng);
-          s.add(token, logp[off + token]);
+          int token = (int) next[i];
+          s.add(token, logp[i * vocab + token]);
           s.finish = finishReason(s, settings, decoder);
-          next[i] = token;
           anyActive |= s.finish == null;
         }
         if (!anyActive) {

@@ -42,9 +42,11 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
   public static final float MASKED = -1e9f;
   /**
    * Most attention scores (batch × heads × queries × keys floats) one forward should materialise; callers
-   * split long inputs into chunks of queries (generation prefill) or rows (scoring) to stay under it.
+   * split long inputs into chunks of queries (generation prefill) or rows (scoring) to stay under it. 16 MB
+   * keeps each score array below glibc's largest mmap threshold (32 MB), so it is served from the reused heap
+   * instead of fresh page-faulting mmaps (which cost several times the softmax itself on a VM).
    */
-  public static final long ATTENTION_SCORE_BUDGET = 1L << 25;
+  public static final long ATTENTION_SCORE_BUDGET = 1L << 22;
   private static final int MAX_ROPE_TABLE = 32_768;
 
   private final LlamaConfig config;
@@ -293,12 +295,17 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
     NDArray x = embedding(ids, embed);
     NDArray cos = embedding(pos, cosTable).expandDims(2);
     NDArray sin = embedding(pos, sinTable).expandDims(2);
+    long b = ids.getShape().get(0);
+    long s = ids.getShape().get(1);
+    // Decoding one position: scores are [B, kv, g, T], so the bias drops its query axis once per step.
+    NDArray layerBias = s == 1 ? bias.reshape(b, 1, 1, bias.getShape().get(4)) : bias;
+    CacheSlots slots = cache == null ? null : new CacheSlots(cache, s);
     NDManager out = x.getManager();
     for (int i = 0; i < layers.size(); i++) {
       // Each layer's temporaries (and its input) die with its scope; autograd keeps what backward needs.
       try (NDManager scope = out.newSubManager()) {
         x.attach(scope);
-        NDArray y = decoderLayer(x, layers.get(i), cos, sin, bias, cache, i);
+        NDArray y = decoderLayer(x, layers.get(i), cos, sin, layerBias, slots, i);
         y.attach(out);
         x = y;
       }
@@ -306,7 +313,15 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
     return rmsNorm(x, finalNorm);
   }
 
-  private NDArray decoderLayer(NDArray x, LayerWeights w, NDArray cos, NDArray sin, NDArray bias, KvCache cache,
+  /** Where this step writes its keys/values in the cache, and the valid prefix it attends to. */
+  private record CacheSlots(KvCache cache, NDIndex written, NDIndex valid) {
+    CacheSlots(KvCache cache, long newPositions) {
+      this(cache, new NDIndex().addAllDim(2).addSliceDim(cache.length(), cache.length() + newPositions),
+          new NDIndex().addAllDim(2).addSliceDim(0, cache.length() + newPositions));
+    }
+  }
+
+  private NDArray decoderLayer(NDArray x, LayerWeights w, NDArray cos, NDArray sin, NDArray bias, CacheSlots slots,
       int layer) {
     long b = x.getShape().get(0);
     long s = x.getShape().get(1);
@@ -321,24 +336,33 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
     NDList qAndK = rope(qkAndV.get(0), cos, sin).split(new long[] {nq}, 2);
     NDArray k = qAndK.get(1).transpose(0, 2, 1, 3); // [B, kv, S, D]
     NDArray v = qkAndV.get(1).transpose(0, 2, 1, 3);
-    if (cache != null) {
-      int start = cache.length();
-      NDIndex written = new NDIndex(":, :, {}:{}", start, start + s);
-      cache.keys(layer).set(written, k);
-      cache.values(layer).set(written, v);
-      NDIndex valid = new NDIndex(":, :, :{}", start + s);
-      k = cache.keys(layer).get(x.getManager(), valid);
-      v = cache.values(layer).get(x.getManager(), valid);
+    if (slots != null) {
+      KvCache cache = slots.cache();
+      cache.keys(layer).set(slots.written(), k);
+      cache.values(layer).set(slots.written(), v);
+      k = cache.keys(layer).get(x.getManager(), slots.valid());
+      v = cache.values(layer).get(x.getManager(), slots.valid());
     }
     long tk = k.getShape().get(2);
-    // Grouped-query attention without repeating k/v: the g query heads of one kv head become g*S rows.
-    NDArray q = qAndK.get(0).reshape(b, s, nkv, g, d).transpose(0, 2, 3, 1, 4).reshape(b, nkv, g * s, d);
-    NDArray scores = q.matMul(k.transpose(0, 1, 3, 2));
-    if (w.scoreScale() != 1f) {
-      scores = scores.mul(w.scoreScale());
+    // Grouped-query attention without repeating k/v: query head h = kv·g + i reads kv head kv (HF repeat_kv);
+    // the g query heads of one kv head become g·S rows of one matmul.
+    NDArray ctx;
+    if (s == 1) {
+      NDArray q = qAndK.get(0).reshape(b, nkv, g, d);
+      NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)); // [B, kv, g, T]
+      if (w.scoreScale() != 1f) {
+        scores = scores.mul(w.scoreScale());
+      }
+      ctx = scores.add(bias).softmax(-1).matMul(v).reshape(b, 1, (long) nq * d);
+    } else {
+      NDArray q = qAndK.get(0).reshape(b, s, nkv, g, d).transpose(0, 2, 3, 1, 4).reshape(b, nkv, g * s, d);
+      NDArray scores = q.matMul(k.transpose(0, 1, 3, 2));
+      if (w.scoreScale() != 1f) {
+        scores = scores.mul(w.scoreScale());
+      }
+      NDArray probs = scores.reshape(b, nkv, g, s, tk).add(bias).softmax(-1).reshape(b, nkv, g * s, tk);
+      ctx = probs.matMul(v).reshape(b, nkv, g, s, d).transpose(0, 3, 1, 2, 4).reshape(b, s, (long) nq * d);
     }
-    NDArray probs = scores.reshape(b, nkv, g, s, tk).add(bias).softmax(-1).reshape(b, nkv, g * s, tk);
-    NDArray ctx = probs.matMul(v).reshape(b, nkv, g, s, d).transpose(0, 3, 1, 2, 4).reshape(b, s, (long) nq * d);
     x = x.add(linear(ctx, w.o()));
 
     // SwiGLU MLP: gate|up in one matmul.
