@@ -26,11 +26,12 @@ import java.util.Locale;
  * and gradients included, {@code java -Xmx2g -XX:+UnlockExperimentalVMOptions -XX:+UseEpsilonGC
  * -Dai.djl.offline=true -cp ... dev.cai.runtime.bench.TrainBenchmark 8 256 2 2}:
  * <ul>
- *   <li>8 × 256 tokens per step as 2 accumulated micro-batches of 4 × 256: peak RSS 6.01 GiB (heap + native),
- *       10–25 s per step;</li>
- *   <li>8 × 256 tokens as one micro-batch: peak RSS 8.76 GiB, 18–40 s per step (over the 8 GiB budget: use
- *       accumulation).</li>
+ *   <li>8 × 256 tokens per step as 2 accumulated micro-batches of 4 × 256: peak RSS 5.71 GiB (heap + native);</li>
+ *   <li>8 × 256 tokens as one micro-batch: peak RSS 8.12 GiB (just over the 8 GiB budget: use accumulation).</li>
  * </ul>
+ * Steps took 10–72 s on that box (two runs, other builds sharing the 2 cores; the first step of each setting
+ * includes warm-up). The LM head runs in 64 MiB pieces of target rows ({@code Trainer#causalLmLoss}); before
+ * that change the same runs peaked at 6.01 and 8.76 GiB.
  * Epsilon GC (no collection) was used because the model's differentiable forward currently passes Java numbers to
  * DJL ops whose backward reads them; a collection between forward and backward can free those (see the disabled
  * test in {@code TrainerTest}). The heap held 0.54 GiB at the end; step times vary with the box's other load.

@@ -26,6 +26,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.OptionalInt;
 import java.util.stream.Stream;
 
@@ -217,7 +218,7 @@ public final class CheckpointStore {
     o.addProperty("examples_seen", s.examplesSeen());
     o.addProperty("rng_state", Long.toHexString(s.rngState()));
     JsonObject extra = new JsonObject();
-    new java.util.TreeMap<>(s.extra()).forEach(extra::addProperty);
+    new TreeMap<>(s.extra()).forEach(extra::addProperty);
     o.add("extra", extra);
     Files.writeString(file, new GsonBuilder().setPrettyPrinting().create().toJson(o) + "\n", StandardCharsets.UTF_8);
     forceFile(file);

@@ -3,6 +3,7 @@ package dev.cai.runtime.io;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
+import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
@@ -159,7 +160,7 @@ public final class HfConfigJson {
 
   private static void addTokenId(JsonObject o, String key, int id) {
     if (id < 0) {
-      o.add(key, com.google.gson.JsonNull.INSTANCE);
+      o.add(key, JsonNull.INSTANCE);
     } else {
       o.addProperty(key, id);
     }

@@ -176,8 +176,7 @@ public final class AdamW implements AutoCloseable {
       throw new IllegalArgumentException("Optimizer moment of '" + name + "' has shape " + Arrays.toString(t.shape())
           + " but the parameter has " + expected);
     }
-    NDArray a = manager.create(FloatBuffer.wrap(t.data()), expected);
-    return a;
+    return manager.create(FloatBuffer.wrap(t.data()), expected);
   }
 
   private void clearMoments() {

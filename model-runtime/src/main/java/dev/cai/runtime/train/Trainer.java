@@ -47,6 +47,10 @@ public final class Trainer implements AutoCloseable {
   /**
    * A loss over one micro-batch: {@link #lossSum} returns a differentiable scalar that is a <em>sum</em> over
    * {@link #weight} units (tokens, pairs), so the step can normalise by the weight of the whole batch.
+   *
+   * <p>Never pass a Java number to an op whose backward reads it ({@code x.mul(0.5f)}, {@code x.pow(2f)},
+   * {@code x.div(n)}): DJL backs the number with a direct buffer freed as soon as the op returns, and a garbage
+   * collection before backward corrupts the gradient. Create the constant in {@code scratch} instead.
    */
   public interface MicroBatchLoss<T> {
     double weight(T microBatch);
