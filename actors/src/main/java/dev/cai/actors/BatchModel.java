@@ -1,6 +1,9 @@
 package dev.cai.actors;
 
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * A model that answers a batch of requests in one call (one batched forward pass); owned by a
@@ -26,6 +29,36 @@ public interface BatchModel<Q, R> extends AutoCloseable {
     public boolean isOk() {
       return error == null;
     }
+  }
+
+  /**
+   * The usual body of {@link #run}: {@code prepare} turns each request into its model input, or fails it with the
+   * reason (e.g. too long); {@code serve} runs all accepted inputs as one batch; results come back in request order.
+   */
+  static <Q, P, R> List<Outcome<R>> serveAccepted(List<Q> batch, Function<Q, Outcome<P>> prepare,
+      Function<List<P>, List<R>> serve) {
+    List<Outcome<R>> out = new ArrayList<>(Collections.nCopies(batch.size(), (Outcome<R>) null));
+    List<Integer> members = new ArrayList<>();
+    List<P> inputs = new ArrayList<>();
+    for (int i = 0; i < batch.size(); i++) {
+      Outcome<P> prepared = prepare.apply(batch.get(i));
+      if (prepared.isOk()) {
+        members.add(i);
+        inputs.add(prepared.value());
+      } else {
+        out.set(i, Outcome.failed(prepared.error()));
+      }
+    }
+    if (!inputs.isEmpty()) {
+      List<R> results = serve.apply(inputs);
+      if (results.size() != inputs.size()) {
+        throw new IllegalStateException(results.size() + " results for " + inputs.size() + " inputs");
+      }
+      for (int k = 0; k < results.size(); k++) {
+        out.set(members.get(k), Outcome.ok(results.get(k)));
+      }
+    }
+    return out;
   }
 
   /** Identifies the loaded model in records and error messages. */

@@ -27,35 +27,38 @@ public final class FeedbackModel implements BatchModel<ScoreOptionsRequest, Opti
 
   @Override
   public List<Outcome<OptionScores>> run(List<ScoreOptionsRequest> batch) {
-    List<Outcome<OptionScores>> out = new ArrayList<>();
+    return BatchModel.serveAccepted(batch, this::tokenize, this::score);
+  }
+
+  /** Context and both options as token ids, or why they cannot be scored. */
+  private Outcome<int[][]> tokenize(ScoreOptionsRequest r) {
+    int[] ctx = tokenizer.encode(r.context());
+    int[] a = tokenizer.encode(r.optionA());
+    int[] b = tokenizer.encode(r.optionB());
+    if (ctx.length == 0 || a.length == 0 || b.length == 0) {
+      return Outcome.failed("empty context or option");
+    }
+    if (ctx.length + Math.max(a.length, b.length) > model.maxSequenceLength()) {
+      return Outcome.failed("labeling context has " + ctx.length + " tokens, more than the model context of "
+          + model.maxSequenceLength());
+    }
+    return Outcome.ok(new int[][] {ctx, a, b});
+  }
+
+  /** One scoring pass over rows (ctx, A), (ctx, B) of every request. */
+  private List<OptionScores> score(List<int[][]> requests) {
     List<int[]> contexts = new ArrayList<>();
     List<int[]> continuations = new ArrayList<>();
-    List<Integer> members = new ArrayList<>();
-    for (int i = 0; i < batch.size(); i++) {
-      ScoreOptionsRequest r = batch.get(i);
-      int[] ctx = tokenizer.encode(r.context());
-      int[] a = tokenizer.encode(r.optionA());
-      int[] b = tokenizer.encode(r.optionB());
-      int longest = ctx.length + Math.max(a.length, b.length);
-      if (ctx.length == 0 || a.length == 0 || b.length == 0) {
-        out.add(Outcome.failed("empty context or option"));
-      } else if (longest > model.maxSequenceLength()) {
-        out.add(Outcome.failed("labeling context has " + ctx.length + " tokens, more than the model context of "
-            + model.maxSequenceLength()));
-      } else {
-        out.add(null);
-        members.add(i);
-        contexts.add(ctx);
-        continuations.add(a);
-        contexts.add(ctx);
-        continuations.add(b);
-      }
+    for (int[][] r : requests) {
+      contexts.add(r[0]);
+      continuations.add(r[1]);
+      contexts.add(r[0]);
+      continuations.add(r[2]);
     }
-    if (!members.isEmpty()) {
-      double[] lp = scorer.totalLogProbs(contexts, continuations); // rows: (ctx, A), (ctx, B) per request
-      for (int k = 0; k < members.size(); k++) {
-        out.set(members.get(k), Outcome.ok(new OptionScores(lp[2 * k], lp[2 * k + 1], contexts.get(2 * k).length)));
-      }
+    double[] lp = scorer.totalLogProbs(contexts, continuations);
+    List<OptionScores> out = new ArrayList<>();
+    for (int k = 0; k < requests.size(); k++) {
+      out.add(new OptionScores(lp[2 * k], lp[2 * k + 1], requests.get(k)[0].length));
     }
     return out;
   }

@@ -8,6 +8,7 @@ import dev.cai.runtime.model.LlamaModel;
 import dev.cai.runtime.tokenizer.ChatTemplate;
 import dev.cai.runtime.tokenizer.TextTokenizer;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,10 +36,7 @@ public final class GenerationModel implements BatchModel<GenerateRequest, Comple
 
   @Override
   public List<Outcome<Completion>> run(List<GenerateRequest> batch) {
-    List<Outcome<Completion>> out = new ArrayList<>(batch.size());
-    for (int i = 0; i < batch.size(); i++) {
-      out.add(null);
-    }
+    List<Outcome<Completion>> out = new ArrayList<>(Collections.nCopies(batch.size(), (Outcome<Completion>) null));
     // requests that differ only in their seed share one generate call
     Map<GenerationSettings, List<Integer>> groups = new LinkedHashMap<>();
     for (int i = 0; i < batch.size(); i++) {
@@ -46,35 +44,43 @@ public final class GenerationModel implements BatchModel<GenerateRequest, Comple
     }
     for (Map.Entry<GenerationSettings, List<Integer>> g : groups.entrySet()) {
       GenerationSettings settings = withEndOfTurn(g.getKey());
-      List<Integer> members = new ArrayList<>();
-      List<int[]> prompts = new ArrayList<>();
-      for (int i : g.getValue()) {
-        int[] ids = tokenizer.encode(template.render(batch.get(i).conversation().messages(), true));
-        int needed = ids.length + settings.maxNewTokens();
-        if (ids.length == 0) {
-          out.set(i, Outcome.failed("the prompt is empty"));
-        } else if (needed > model.maxSequenceLength()) {
-          out.set(i, Outcome.failed("prompt has " + ids.length + " tokens; with max-new-tokens "
-              + settings.maxNewTokens() + " that exceeds the model context of " + model.maxSequenceLength()));
-        } else {
-          members.add(i);
-          prompts.add(ids);
-        }
-      }
-      if (prompts.isEmpty()) {
-        continue;
-      }
-      long[] seeds = members.stream().mapToLong(i -> batch.get(i).settings().seed()).toArray();
-      GenerationResult result = generator.generate(prompts, seeds, settings, ids -> tokenizer.decode(ids, false));
+      List<GenerateRequest> members = g.getValue().stream().map(batch::get).toList();
+      List<Outcome<Completion>> results = BatchModel.serveAccepted(members, r -> tokenize(r, settings),
+          prompts -> generate(prompts, settings));
       for (int k = 0; k < members.size(); k++) {
-        GeneratedSequence s = result.sequences().get(k);
-        String text = tokenizer.decode(s.tokens(), true);
-        if (s.text() != null && s.text().length() < text.length()) {
-          text = s.text(); // cut before a stop string
-        }
-        out.set(members.get(k), Outcome.ok(new Completion(text.strip(), prompts.get(k).length, s.tokens().length,
-            s.endedWithEos())));
+        out.set(g.getValue().get(k), results.get(k));
       }
+    }
+    return out;
+  }
+
+  /** A prompt's token ids and its request seed. */
+  private record Prompt(int[] ids, long seed) {}
+
+  private Outcome<Prompt> tokenize(GenerateRequest r, GenerationSettings settings) {
+    int[] ids = tokenizer.encode(template.render(r.conversation().messages(), true));
+    if (ids.length == 0) {
+      return Outcome.failed("the prompt is empty");
+    }
+    if (ids.length + settings.maxNewTokens() > model.maxSequenceLength()) {
+      return Outcome.failed("prompt has " + ids.length + " tokens; with max-new-tokens " + settings.maxNewTokens()
+          + " that exceeds the model context of " + model.maxSequenceLength());
+    }
+    return Outcome.ok(new Prompt(ids, r.settings().seed()));
+  }
+
+  private List<Completion> generate(List<Prompt> prompts, GenerationSettings settings) {
+    long[] seeds = prompts.stream().mapToLong(Prompt::seed).toArray();
+    GenerationResult result = generator.generate(prompts.stream().map(Prompt::ids).toList(), seeds, settings,
+        ids -> tokenizer.decode(ids, false));
+    List<Completion> out = new ArrayList<>();
+    for (int k = 0; k < prompts.size(); k++) {
+      GeneratedSequence s = result.sequences().get(k);
+      String text = tokenizer.decode(s.tokens(), true);
+      if (s.text() != null && s.text().length() < text.length()) {
+        text = s.text(); // cut before a stop string
+      }
+      out.add(new Completion(text.strip(), prompts.get(k).ids().length, s.tokens().length, s.endedWithEos()));
     }
     return out;
   }
@@ -92,11 +98,6 @@ public final class GenerationModel implements BatchModel<GenerateRequest, Comple
   @Override
   public String id() {
     return id;
-  }
-
-  /** The served model (for weight updates and scoring on the same dispatcher thread). */
-  public LlamaModel model() {
-    return model;
   }
 
   @Override

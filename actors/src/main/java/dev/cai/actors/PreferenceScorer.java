@@ -21,26 +21,22 @@ public final class PreferenceScorer implements BatchModel<ScoreRequest, Double> 
 
   @Override
   public List<Outcome<Double>> run(List<ScoreRequest> batch) {
-    List<Outcome<Double>> out = new ArrayList<>();
-    List<int[]> sequences = new ArrayList<>();
-    List<Integer> members = new ArrayList<>();
-    for (int i = 0; i < batch.size(); i++) {
-      ScoreRequest r = batch.get(i);
-      int[] ids = PreferenceData.sequence(r.conversation().messages(), r.response(), pm.loaded().chatTemplate(),
-          pm.loaded().tokenizer());
-      if (ids.length > pm.maxSequenceLength()) {
-        out.add(Outcome.failed("sequence has " + ids.length + " tokens, more than the context of " + pm.maxSequenceLength()));
-      } else {
-        out.add(null);
-        members.add(i);
-        sequences.add(ids);
+    return BatchModel.serveAccepted(batch, this::tokenize, sequences -> {
+      double[] raw = pm.rawScores(sequences);
+      List<Double> scores = new ArrayList<>();
+      for (double r : raw) {
+        scores.add(pm.normalize(r));
       }
-    }
-    double[] raw = pm.rawScores(sequences);
-    for (int k = 0; k < members.size(); k++) {
-      out.set(members.get(k), Outcome.ok(pm.normalize(raw[k])));
-    }
-    return out;
+      return scores;
+    });
+  }
+
+  private Outcome<int[]> tokenize(ScoreRequest r) {
+    int[] ids = PreferenceData.sequence(r.conversation().messages(), r.response(), pm.loaded().chatTemplate(),
+        pm.loaded().tokenizer());
+    return ids.length > pm.maxSequenceLength()
+        ? Outcome.failed("sequence has " + ids.length + " tokens, more than the context of " + pm.maxSequenceLength())
+        : Outcome.ok(ids);
   }
 
   @Override

@@ -69,7 +69,6 @@ final class PmCommand {
       PrintWriter err = spec.commandLine().getErr();
       PrintWriter stdout = spec.commandLine().getOut();
       List<Labeled> all = new ArrayList<>();
-      List<Labeled> policySamples = new ArrayList<>();
       for (Path run : labels) {
         Path storeDir = run.resolve("store");
         if (!Files.isDirectory(storeDir)) {
@@ -81,10 +80,10 @@ final class PmCommand {
             Labeled l = new Labeled(CritiquePrompts.initial(c.getPrompt().getContext(), c.getPrompt().getText()).messages(),
                 c.getResponseA(), c.getResponseB(), c.getPA());
             all.add(l);
-            policySamples.add(l);
           });
         }
       }
+      int aiPairs = all.size(); // AI-labelled pairs come first: their responses are policy samples
       if (hh != null) {
         for (PairFile.LabeledPair p : PairFile.read(hh, hhLimit)) {
           all.add(new Labeled(p.conversation().messages(), p.chosen(), p.rejected(), 1.0));
@@ -137,7 +136,7 @@ final class PmCommand {
           }
           stdout.printf("held-out  %d pairs: the PM agrees with the label's side on %.3f%n", ra.length, (double) agree / ra.length);
         }
-        List<Labeled> reference = policySamples.isEmpty() ? all : policySamples;
+        List<Labeled> reference = aiPairs == 0 ? all : all.subList(0, aiPairs);
         List<List<ChatMessage>> convs = new ArrayList<>();
         List<String> replies = new ArrayList<>();
         for (Labeled l : reference) {
@@ -148,7 +147,7 @@ final class PmCommand {
         }
         JsonObject norm = RewardModel.writeNormalization(pmDir, rm.rawScores(convs, replies));
         stdout.printf("normalise %d %s samples: raw mean %.4f, std %.4f -> gain %.4f, bias %.4f (%s)%n", replies.size(),
-            policySamples.isEmpty() ? "comparison" : "policy", norm.get("raw_mean").getAsDouble(),
+            aiPairs == 0 ? "comparison" : "policy", norm.get("raw_mean").getAsDouble(),
             norm.get("raw_std").getAsDouble(), norm.get("gain").getAsDouble(), norm.get("bias").getAsDouble(),
             pmDir.resolve(RewardModel.NORMALIZATION));
         stdout.printf("model     %s%n", pmDir);

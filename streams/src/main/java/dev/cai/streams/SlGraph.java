@@ -85,13 +85,6 @@ public final class SlGraph {
     Executor io = system.dispatchers().lookup(DispatcherSelector.blocking());
     CritiquePrompts critiquePrompts = new CritiquePrompts(
         settings.fewShot() ? constitution.critiqueExamples() : List.of(), settings.chainOfThought());
-    return run(system, sources, store, constitution, critiquePrompts, models, settings, progress, io);
-  }
-
-  /** As {@link #run(ActorSystem, List, RecordStore, Constitution, Models, Settings, Consumer)} with explicit prompts. */
-  public static CompletionStage<Summary> run(ActorSystem<?> system, List<PromptSource> sources, RecordStore store,
-      Constitution constitution, CritiquePrompts critiquePrompts, Models models, Settings settings,
-      Consumer<Summary> progress, Executor io) {
     Source<Done, ?> all = Source.empty();
     for (PromptSource ps : sources) {
       all = all.concat(prompts(ps, store, settings.limit())

@@ -62,7 +62,10 @@ class SlGraphTest {
          FakeResponder critic = new FakeResponder(last -> "critique of " + last, 0)) {
       SlGraph.Summary summary = run(List.of(new PromptSource(red, false), new PromptSource(helpful, true)),
           store, policy, critic, settings(4, 3, 0));
-      assertEquals(new SlGraph.Summary(8, 0, summary.promptTokens(), 8 * 0 + (6 * 9 + 2) * 7), summary);
+      assertEquals(8, summary.examples());
+      assertEquals(0, summary.failed());
+      assertEquals((6 * 9 + 2) * 7L, summary.completionTokens(), "7 tokens per call: 9 calls per red-team prompt, 1 per helpful");
+      assertTrue(summary.promptTokens() > summary.completionTokens(), "critique prompts carry the conversation");
       List<SlExample> all = examples(store);
       assertEquals(8, all.size());
       for (SlExample e : all.subList(0, 6)) {

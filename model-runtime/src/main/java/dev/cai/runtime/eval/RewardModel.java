@@ -8,7 +8,6 @@ import dev.cai.runtime.io.CheckpointStore;
 import dev.cai.runtime.io.ModelFiles;
 import dev.cai.runtime.io.SafetensorsFile;
 import dev.cai.runtime.model.DeviceSetting;
-import dev.cai.runtime.model.GradMode;
 import dev.cai.runtime.model.LlamaModel;
 import dev.cai.runtime.tokenizer.ChatMessage;
 import dev.cai.runtime.train.PreferenceData;
@@ -90,19 +89,17 @@ public final class RewardModel implements AutoCloseable {
   /** Raw scores of token sequences, in batches of {@value #BATCH}. */
   public double[] rawScores(List<int[]> sequences) {
     double[] out = new double[sequences.size()];
-    GradMode.disabled(() -> {
-      for (int start = 0; start < sequences.size(); start += BATCH) {
-        List<int[]> group = sequences.subList(start, Math.min(sequences.size(), start + BATCH));
-        var rows = PreferenceData.rightPadded(group, Math.max(loaded.weights().config().padTokenId(), 0));
-        try (NDManager m = model.manager().newSubManager()) {
-          NDArray mask = rows.attentionMask(m);
-          float[] r = head.atLastToken(model.inferenceHidden(rows.inputIds(m), mask), mask).toFloatArray();
-          for (int i = 0; i < r.length; i++) {
-            out[start + i] = r[i];
-          }
+    for (int start = 0; start < sequences.size(); start += BATCH) {
+      List<int[]> group = sequences.subList(start, Math.min(sequences.size(), start + BATCH));
+      var rows = PreferenceData.rightPadded(group, Math.max(loaded.weights().config().padTokenId(), 0));
+      try (NDManager m = model.manager().newSubManager()) {
+        NDArray mask = rows.attentionMask(m);
+        float[] r = head.atLastToken(model.inferenceHidden(rows.inputIds(m), mask), mask).toFloatArray();
+        for (int i = 0; i < r.length; i++) {
+          out[start + i] = r[i];
         }
       }
-    });
+    }
     return out;
   }
 

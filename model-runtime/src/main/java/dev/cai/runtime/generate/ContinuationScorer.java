@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.cai.runtime.model.LlamaConfig;
-import dev.cai.runtime.model.GradMode;
 import dev.cai.runtime.model.LlamaModel;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -52,10 +51,6 @@ public final class ContinuationScorer {
    * continuation tokens before it; contexts must be non-empty, continuations may be empty.
    */
   public List<float[]> tokenLogProbs(List<int[]> contexts, List<int[]> continuations, double temperature) {
-    return GradMode.disabled(() -> tokenLogProbsWithoutGrad(contexts, continuations, temperature));
-  }
-
-  private List<float[]> tokenLogProbsWithoutGrad(List<int[]> contexts, List<int[]> continuations, double temperature) {
     if (contexts.size() != continuations.size()) {
       throw new IllegalArgumentException(contexts.size() + " contexts but " + continuations.size()
           + " continuations");

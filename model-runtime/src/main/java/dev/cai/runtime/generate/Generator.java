@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
-import dev.cai.runtime.model.GradMode;
 import dev.cai.runtime.model.KvCache;
 import dev.cai.runtime.model.LlamaConfig;
 import dev.cai.runtime.model.LlamaModel;
@@ -58,10 +57,6 @@ public final class Generator {
    * requests share its batch, or where it sits in it.
    */
   public GenerationResult generate(List<int[]> prompts, long[] seeds, GenerationSettings settings, TokenDecoder decoder) {
-    return GradMode.disabled(() -> generateWithoutGrad(prompts, seeds, settings, decoder));
-  }
-
-  private GenerationResult generateWithoutGrad(List<int[]> prompts, long[] seeds, GenerationSettings settings, TokenDecoder decoder) {
     if (seeds.length != prompts.size()) {
       throw new IllegalArgumentException(prompts.size() + " prompts but " + seeds.length + " seeds");
     }

@@ -230,10 +230,12 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
 
   /** Inference forward of a padded batch without cache: final hidden states [B, T, hidden]. */
   public NDArray inferenceHidden(NDArray inputIds, NDArray attentionMask) {
-    InferenceWeights w = inferenceWeights();
-    checkLength(inputIds.getShape().get(1));
-    return hidden(inputIds, positionIds(attentionMask), attentionBias(attentionMask), w.embed(), w.layers(),
-        w.finalNorm(), null);
+    return GradMode.disabled(() -> {
+      InferenceWeights w = inferenceWeights();
+      checkLength(inputIds.getShape().get(1));
+      return hidden(inputIds, positionIds(attentionMask), attentionBias(attentionMask), w.embed(), w.layers(),
+          w.finalNorm(), null);
+    });
   }
 
   /** Inference LM head: logits [..., vocab] of hidden states [..., hidden]. */
@@ -248,12 +250,14 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
    * manager of {@code inputIds}.
    */
   public NDArray forwardCached(NDArray inputIds, NDArray positionIds, NDArray attentionBias, KvCache cache) {
-    InferenceWeights w = inferenceWeights();
-    int s = (int) inputIds.getShape().get(1);
-    cache.ensureRoom(s);
-    NDArray h = hidden(inputIds, positionIds, attentionBias, w.embed(), w.layers(), w.finalNorm(), cache);
-    cache.advance(s);
-    return h;
+    return GradMode.disabled(() -> { // the cache is written in place, on whatever thread serves the model
+      InferenceWeights w = inferenceWeights();
+      int s = (int) inputIds.getShape().get(1);
+      cache.ensureRoom(s);
+      NDArray h = hidden(inputIds, positionIds, attentionBias, w.embed(), w.layers(), w.finalNorm(), cache);
+      cache.advance(s);
+      return h;
+    });
   }
 
   /** {@link #forwardCached} followed by the LM head on the last position only: logits [B, vocab]. */

@@ -108,10 +108,17 @@ public final class TrainingRun {
     long t0 = System.nanoTime();
     try (BufferedWriter metrics = Files.newBufferedWriter(out.resolve("train-metrics.jsonl"), StandardCharsets.UTF_8,
         StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+      int orderEpoch = -1;
+      int[] epochOrder = null;
       for (long step = trainer.step() + 1; step <= totalSteps; step++) {
         List<E> batch = new ArrayList<>();
         for (long i = (step - 1) * s.batchSize(); i < Math.min(step * s.batchSize(), (long) s.epochs() * examples.size()); i++) {
-          batch.add(examples.get(order(examples.size(), (int) (i / examples.size()), s.seed())[(int) (i % examples.size())]));
+          int epoch = (int) (i / examples.size());
+          if (epoch != orderEpoch) { // one shuffle per epoch, not one per example
+            epochOrder = order(examples.size(), epoch, s.seed());
+            orderEpoch = epoch;
+          }
+          batch.add(examples.get(epochOrder[(int) (i % examples.size())]));
         }
         Trainer.StepResult r = trainer.step(objective.microBatches(batch, s.microBatchSize()), loss);
         first = Double.isNaN(first) ? r.loss() : first;
