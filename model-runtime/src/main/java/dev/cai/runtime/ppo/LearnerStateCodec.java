@@ -1,6 +1,7 @@
 package dev.cai.runtime.ppo;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.cai.protocol.Codecs;
 import dev.cai.protocol.ProtocolException;
 import dev.cai.protocol.v1.DType;
@@ -21,16 +22,27 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
 
 /**
- * A {@link LearnerSnapshot} as named byte values for the record store's learner-state column family: one
- * {@code PolicyWeightsChunk} per tensor (float32 little-endian, with its SHA-256) named {@code <model>/<part>/<tensor>}
- * ({@code policy|critic} / {@code weights|heads|adam.m|adam.v}), and a {@link LearnerStateHeader} that lists every
- * tensor name and carries version, β, RNG state and optimizer steps. {@link #decode} checks all of it: a missing,
- * mis-shaped, foreign or corrupt value is an {@link IllegalStateException} naming the store and the tensor, never a
- * silent reset.
+ * A {@link LearnerSnapshot} as byte values for the record store's learner-state column family: one
+ * {@code PolicyWeightsChunk} per tensor (float32 little-endian, with its SHA-256), stored under a content-addressed
+ * blob key {@code <model>/<part>/<tensor>@<sha256>} ({@code policy|critic} / {@code weights|heads|adam.m|adam.v}),
+ * and a {@link LearnerStateHeader} whose {@code tensor_names} list the blob keys of one snapshot and which carries
+ * version, β, RNG state and optimizer steps.
+ *
+ * <p>How a learner commits (atomic without one giant batch: a 135M-parameter policy and critic with Adam moments
+ * are 3.2 GB): {@link #encode} hands each blob to a writer one at a time (write each in its own small commit; an
+ * unreferenced blob is invisible), then the header is committed atomically together with the input offsets and the
+ * deletion of the blobs the new header no longer references ({@link #blobKeys}). A crash before the header commit
+ * leaves the previous header and its blobs intact; leftovers are deleted by the next commit. {@link #decode} checks
+ * all of it: a missing, mis-shaped, foreign or corrupt blob is an {@link IllegalStateException} naming the store and
+ * the tensor, never a silent reset.
  */
 public final class LearnerStateCodec {
   /** Layout version of the values; a newer one is refused. */
@@ -39,11 +51,15 @@ public final class LearnerStateCodec {
 
   private LearnerStateCodec() {}
 
-  /** The values to commit: header plus tensors by name. */
-  public record Encoded(LearnerStateHeader header, Map<String, byte[]> tensors) {}
+  /** Name of the learner-state value that holds the header (the record store's own {@code header} name). */
+  public static final String HEADER = "header";
 
-  public static Encoded encode(LearnerSnapshot s, List<SourceOffset> inputOffsets) {
-    Map<String, byte[]> tensors = new LinkedHashMap<>();
+  /**
+   * Writes every tensor of {@code s} as a blob through {@code putBlob(key, bytes)}, one at a time, and returns the
+   * header that references them (commit it last, atomically with the offsets).
+   */
+  public static LearnerStateHeader encode(LearnerSnapshot s, List<SourceOffset> inputOffsets,
+      BiConsumer<String, byte[]> putBlob) {
     LearnerStateHeader.Builder h = LearnerStateHeader.newBuilder()
         .setStep(s.version())
         .setPolicyVersion(s.version())
@@ -56,18 +72,28 @@ public final class LearnerStateCodec {
     for (String role : List.of("policy", "critic")) {
       Checkpoint c = role.equals("policy") ? s.policy() : s.critic();
       OptimizerState o = c.optimizer().orElseThrow();
-      put(tensors, h, s.version(), role + "/weights/", c.model().tensors());
-      put(tensors, h, s.version(), role + "/heads/", c.heads());
-      put(tensors, h, s.version(), role + "/adam.m/", o.firstMoments());
-      put(tensors, h, s.version(), role + "/adam.v/", o.secondMoments());
+      put(putBlob, h, s.version(), role + "/weights/", c.model().tensors());
+      put(putBlob, h, s.version(), role + "/heads/", c.heads());
+      put(putBlob, h, s.version(), role + "/adam.m/", o.firstMoments());
+      put(putBlob, h, s.version(), role + "/adam.v/", o.secondMoments());
       h.putAttributes(role + ".optimizer_step", Long.toString(o.step()));
       o.hyperparameters().forEach((k, v) -> h.putAttributes(role + ".adam." + k, v));
       c.trainerState().ifPresent(t -> t.extra().forEach((k, v) -> h.putAttributes(role + ".trainer." + k, v)));
     }
-    return new Encoded(h.build(), tensors);
+    return h.build();
   }
 
-  private static void put(Map<String, byte[]> out, LearnerStateHeader.Builder h, long version, String prefix,
+  /** The blob keys {@code header} references. */
+  public static Set<String> blobKeys(LearnerStateHeader header) {
+    return new LinkedHashSet<>(header.getTensorNamesList());
+  }
+
+  /** Whether a learner-state value name is a blob key (not the header or another value). */
+  public static boolean isBlobKey(String name) {
+    return name.matches("(policy|critic)/[^/]+/.+@[0-9a-f]{64}");
+  }
+
+  private static void put(BiConsumer<String, byte[]> out, LearnerStateHeader.Builder h, long version, String prefix,
       Map<String, HostTensor> tensors) {
     tensors.values().stream().sorted((a, b) -> a.name().compareTo(b.name())).forEach(t -> {
       String name = prefix + t.name();
@@ -77,22 +103,23 @@ public final class LearnerStateCodec {
           .setTensorName(name)
           .addAllShape(Arrays.stream(t.shape()).boxed().toList())
           .setDtype(DType.FLOAT32)
-          .setData(ByteString.copyFrom(data))
+          .setData(UnsafeByteOperations.unsafeWrap(data)) // data is ours and never changes: no copy
           .setChunkIndex(0)
           .setChunkCount(1)
           .setTensorSha256(sha256(data))
           .build();
-      out.put(name, Codecs.POLICY_WEIGHTS_CHUNK.encode(chunk));
-      h.addTensorNames(name);
+      String key = name + "@" + chunk.getTensorSha256();
+      out.accept(key, Codecs.POLICY_WEIGHTS_CHUNK.encode(chunk));
+      h.addTensorNames(key);
     });
   }
 
   /**
-   * The snapshot stored under {@code header} in {@code values} (every learner-state value by name); {@code where}
-   * names the store in errors. Missing, mis-shaped or corrupt tensors throw {@link IllegalStateException}.
+   * The snapshot {@code header} references, reading each blob with {@code getBlob} (empty when absent);
+   * {@code where} names the store in errors. Missing, mis-shaped or corrupt tensors throw {@link IllegalStateException}.
    */
-  public static LearnerSnapshot decode(LearnerStateHeader header, Map<String, byte[]> values, LlamaConfig policyConfig,
-      LlamaConfig criticConfig, String where) {
+  public static LearnerSnapshot decode(LearnerStateHeader header, Function<String, Optional<byte[]>> getBlob,
+      LlamaConfig policyConfig, LlamaConfig criticConfig, String where) {
     if (header.getSchemaVersion() > SCHEMA_VERSION) {
       throw new IllegalStateException("Learner state in " + where + " has schema version " + header.getSchemaVersion()
           + "; this build reads up to " + SCHEMA_VERSION);
@@ -106,14 +133,18 @@ public final class LearnerStateCodec {
           + " bytes, expected " + Long.BYTES);
     }
     Map<String, Map<String, HostTensor>> parts = new LinkedHashMap<>();
-    for (String name : header.getTensorNamesList()) {
-      byte[] bytes = values.get(name);
-      if (bytes == null) {
-        throw new IllegalStateException("Learner state in " + where + " lists tensor '" + name + "' but it is missing");
+    for (String key : header.getTensorNamesList()) {
+      int at = key.lastIndexOf('@');
+      if (!isBlobKey(key)) {
+        throw new IllegalStateException("Learner state in " + where + " lists '" + key + "', which is not a tensor blob key");
       }
+      String name = key.substring(0, at);
+      byte[] bytes = getBlob.apply(key).orElseThrow(() -> new IllegalStateException("Learner state in " + where
+          + " lists tensor '" + name + "' but its blob " + key.substring(at + 1, at + 13) + "… is missing"));
       String part = name.substring(0, name.indexOf('/', name.indexOf('/') + 1) + 1);
       String tensor = name.substring(part.length());
-      parts.computeIfAbsent(part, k -> new LinkedHashMap<>()).put(tensor, tensor(name, bytes, header.getPolicyVersion(), where));
+      HostTensor t = tensor(name, key.substring(at + 1), bytes, header.getPolicyVersion(), where);
+      parts.computeIfAbsent(part, k -> new LinkedHashMap<>()).put(tensor, t);
     }
     long rng = ByteBuffer.wrap(header.getRngState().toByteArray()).getLong();
     return new LearnerSnapshot(header.getPolicyVersion(), header.getKlCoef(), rng,
@@ -156,7 +187,7 @@ public final class LearnerStateCodec {
     }
   }
 
-  private static HostTensor tensor(String name, byte[] bytes, long version, String where) {
+  private static HostTensor tensor(String name, String keySha, byte[] bytes, long version, String where) {
     PolicyWeightsChunk c;
     try {
       c = Codecs.POLICY_WEIGHTS_CHUNK.decode(bytes);
@@ -175,6 +206,8 @@ public final class LearnerStateCodec {
       problem = "has dtype " + c.getDtype() + " in " + c.getChunkCount() + " chunks (expected one FLOAT32 chunk)";
     } else if (numel * Float.BYTES != data.length) {
       problem = "has " + data.length + " bytes for shape " + c.getShapeList();
+    } else if (!keySha.equals(c.getTensorSha256())) {
+      problem = "holds a blob of other content than its key names";
     } else if (!sha256(data).equals(c.getTensorSha256())) {
       problem = "fails its SHA-256 check (corrupt)";
     }

@@ -6,12 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.cai.protocol.Codecs;
+import dev.cai.protocol.v1.LearnerStateHeader;
 import dev.cai.protocol.v1.PolicyWeightsChunk;
 import dev.cai.runtime.model.DeviceSetting;
 import dev.cai.runtime.weights.ModelWeights;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /** The learner's small pieces: batch layout, importance weights, explained variance, staleness, state codec errors. */
@@ -87,42 +89,51 @@ class LearnerPiecesTest {
   @Test
   void shouldRefuseCorruptMissingOrForeignLearnerState() {
     ModelWeights base = TinyRlLoop.base();
-    LearnerStateCodec.Encoded e;
+    Map<String, byte[]> blobs = new HashMap<>();
+    LearnerStateHeader h;
     try (PpoLearner l = PpoLearner.create(base, base, Map.of(), DeviceSetting.CPU, PpoSettings.defaults(), 1)) {
       l.update(List.of(rollout("a", new int[] {5}, new int[] {6, 1}, 0)));
-      e = LearnerStateCodec.encode(l.snapshot(), List.of());
+      h = LearnerStateCodec.encode(l.snapshot(), List.of(), blobs::put);
     }
-    String name = e.header().getTensorNames(3);
-    Map<String, byte[]> corrupt = new HashMap<>(e.tensors());
-    PolicyWeightsChunk c = Codecs.POLICY_WEIGHTS_CHUNK.decode(corrupt.get(name));
+    assertEquals(blobs.keySet(), LearnerStateCodec.blobKeys(h));
+    assertTrue(blobs.keySet().stream().allMatch(LearnerStateCodec::isBlobKey));
+    assertTrue(!LearnerStateCodec.isBlobKey(LearnerStateCodec.HEADER));
+    String key = h.getTensorNames(3);
+    String name = key.substring(0, key.lastIndexOf('@'));
+    Map<String, byte[]> corrupt = new HashMap<>(blobs);
+    PolicyWeightsChunk c = Codecs.POLICY_WEIGHTS_CHUNK.decode(corrupt.get(key));
     byte[] data = c.getData().toByteArray();
     data[0] ^= 1;
-    corrupt.put(name, Codecs.POLICY_WEIGHTS_CHUNK.encode(c.toBuilder()
+    corrupt.put(key, Codecs.POLICY_WEIGHTS_CHUNK.encode(c.toBuilder()
         .setData(com.google.protobuf.ByteString.copyFrom(data)).build()));
-    assertMessage(e, corrupt, "tensor '" + name + "' fails its SHA-256 check");
+    assertMessage(h, corrupt, "tensor '" + name + "' fails its SHA-256 check");
 
-    Map<String, byte[]> missing = new HashMap<>(e.tensors());
-    missing.remove(name);
-    assertMessage(e, missing, "lists tensor '" + name + "' but it is missing");
+    Map<String, byte[]> missing = new HashMap<>(blobs);
+    missing.remove(key);
+    assertMessage(h, missing, "lists tensor '" + name + "' but its blob");
 
-    Map<String, byte[]> garbage = new HashMap<>(e.tensors());
-    garbage.put(name, new byte[] {(byte) 0xff, 0x01});
-    assertMessage(e, garbage, "tensor '" + name + "' is not readable");
+    Map<String, byte[]> garbage = new HashMap<>(blobs);
+    garbage.put(key, new byte[] {(byte) 0xff, 0x01});
+    assertMessage(h, garbage, "tensor '" + name + "' is not readable");
+
+    Map<String, byte[]> swapped = new HashMap<>(blobs);
+    swapped.put(key, blobs.get(h.getTensorNames(4)));
+    assertMessage(h, swapped, "tensor '" + name + "' holds tensor");
 
     IllegalStateException newer = assertThrows(IllegalStateException.class, () -> LearnerStateCodec.decode(
-        e.header().toBuilder().setSchemaVersion(99).build(), e.tensors(), base.config(), base.config(), "/runs/x/store"));
+        h.toBuilder().setSchemaVersion(99).build(), k -> Optional.ofNullable(blobs.get(k)), base.config(), base.config(), "/runs/x/store"));
     assertTrue(newer.getMessage().contains("/runs/x/store") && newer.getMessage().contains("schema version 99"));
 
     // the intact state decodes and round-trips the scalars
-    LearnerSnapshot s = LearnerStateCodec.decode(e.header(), e.tensors(), base.config(), base.config(), "test");
+    LearnerSnapshot s = LearnerStateCodec.decode(h, k -> Optional.ofNullable(blobs.get(k)), base.config(), base.config(), "test");
     assertEquals(1, s.version());
     assertEquals(4, s.policy().optimizer().orElseThrow().step()); // 4 epochs of one minibatch
   }
 
-  private static void assertMessage(LearnerStateCodec.Encoded e, Map<String, byte[]> values, String expected) {
+  private static void assertMessage(LearnerStateHeader h, Map<String, byte[]> values, String expected) {
     ModelWeights base = TinyRlLoop.base();
     IllegalStateException x = assertThrows(IllegalStateException.class,
-        () -> LearnerStateCodec.decode(e.header(), values, base.config(), base.config(), "/runs/x/store"));
+        () -> LearnerStateCodec.decode(h, k -> Optional.ofNullable(values.get(k)), base.config(), base.config(), "/runs/x/store"));
     assertTrue(x.getMessage().contains(expected) && x.getMessage().contains("/runs/x/store"), x.getMessage());
   }
 }

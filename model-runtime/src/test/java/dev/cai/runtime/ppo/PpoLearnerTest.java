@@ -33,13 +33,14 @@ class PpoLearnerTest {
       loop.run(4);
       straight = flat(loop.learner.policyWeights());
     }
-    LearnerStateCodec.Encoded saved;
+    java.util.Map<String, byte[]> blobs = new java.util.HashMap<>();
+    dev.cai.protocol.v1.LearnerStateHeader saved;
     try (TinyRlLoop loop = new TinyRlLoop(base, learner(base, s, 9), 8, 6, r -> 4 * TinyRlLoop.share(r, TARGETS))) {
       loop.run(2);
-      saved = LearnerStateCodec.encode(loop.learner.snapshot(), List.of());
+      saved = LearnerStateCodec.encode(loop.learner.snapshot(), List.of(), blobs::put);
     }
     try (TinyRlLoop loop = new TinyRlLoop(base, learner(base, s, 12345), 8, 6, r -> 4 * TinyRlLoop.share(r, TARGETS))) {
-      loop.learner.restore(LearnerStateCodec.decode(saved.header(), saved.tensors(), base.config(), base.config(), "test"));
+      loop.learner.restore(LearnerStateCodec.decode(saved, k -> java.util.Optional.ofNullable(blobs.get(k)), base.config(), base.config(), "test"));
       loop.sampler.loadWeights(loop.learner.policyWeights());
       assertEquals(2, loop.learner.version());
       loop.run(2);
