@@ -35,7 +35,9 @@ import java.util.Map;
  * diagnostics, one JSON line per update. Measures what the learner itself costs; the online pipeline adds overlap.
  *
  * <p>Usage: {@code PpoBenchmark SL_MODEL_DIR PM_DIR PROMPTS.jsonl [updates=4] [batch=8] [maxNewTokens=48]
- * [lr=1e-5] [epochs=2] [minibatch=4] [microBatch=4] [temperature=0.7] [beta=0.05]}.
+ * [lr=1e-5] [epochs=2] [minibatch=4] [microBatch=4] [temperature=0.7] [beta=0.05] [evalEvery=5] [evalPrompts=16]}: every
+ * {@code evalEvery} versions (0 included) it samples the last {@code evalPrompts} prompts of the file (never trained
+ * on) with fixed seeds and reports their mean PM score, a low-noise view of the policy's progress.
  */
 public final class PpoBenchmark {
   private PpoBenchmark() {}
@@ -59,6 +61,10 @@ public final class PpoBenchmark {
     int micro = arg(args, 9, 4);
     double temperature = args.length > 10 ? Double.parseDouble(args[10]) : 0.7;
     double beta = args.length > 11 ? Double.parseDouble(args[11]) : 0.05;
+    int evalEvery = arg(args, 12, 5);
+    int evalCount = arg(args, 13, 16);
+    List<String> evalPrompts = new ArrayList<>(prompts.subList(prompts.size() - evalCount, prompts.size()));
+    prompts = new ArrayList<>(prompts.subList(0, prompts.size() - evalCount));
     PpoSettings s = new PpoSettings(epochs, minibatch, micro, lr, lr, 1.0, 0.2, 0.2, 0.1, 0.0, 1.0, 0.95, false,
         temperature, Rewards.KlEstimator.K1, -1.0, beta, false, 6.0, 10_000, 1, 2.0);
 
@@ -75,6 +81,9 @@ public final class PpoBenchmark {
           DeviceSetting.CPU, s, 1)) {
         System.out.printf(Locale.ROOT, "{\"setup_s\": %.1f}%n", (System.nanoTime() - t0) / 1e9);
         for (int u = 0; u < updates; u++) {
+          if (u % evalEvery == 0) {
+            evaluate(u, sampler, reward, policyBase, evalPrompts, maxNew, temperature);
+          }
           List<List<ChatMessage>> convs = new ArrayList<>();
           List<int[]> ids = new ArrayList<>();
           for (int i = 0; i < batch; i++) {
@@ -111,9 +120,27 @@ public final class PpoBenchmark {
               st.entropy(), st.valueLoss(), st.explainedVariance(), st.meanResponseLength(), st.eosRate(),
               (g1 - g0) / 1e9, (g2 - g1) / 1e9, (g3 - g2) / 1e9, (g4 - g3) / 1e9, (g5 - g4) / 1e9, tokens);
         }
+        evaluate(updates, sampler, reward, policyBase, evalPrompts, maxNew, temperature);
       }
     }
     System.out.printf(Locale.ROOT, "{\"total_s\": %.1f}%n", (System.nanoTime() - t0) / 1e9);
+  }
+
+  /** Mean normalised PM score of fixed-seed samples of the held-out prompts at policy {@code version}. */
+  private static void evaluate(int version, LlamaModel sampler, RewardModel reward, LoadedModel base,
+      List<String> prompts, int maxNew, double temperature) {
+    long e0 = System.nanoTime();
+    List<List<ChatMessage>> convs = prompts.stream().map(p -> List.of(ChatMessage.user(p))).toList();
+    List<int[]> ids = convs.stream().map(c -> base.tokenizer().encode(base.chatTemplate().render(c, true))).toList();
+    List<GeneratedSequence> seqs = new Generator(sampler).generate(ids,
+        GenerationSettings.sampling(maxNew, temperature, 424242L), null).sequences();
+    double[] raw = reward.rawScores(convs, seqs.stream().map(q -> base.tokenizer().decode(q.tokens(), true).strip()).toList());
+    double mean = 0;
+    for (double r : raw) {
+      mean += reward.normalize(r) / raw.length;
+    }
+    System.out.printf(Locale.ROOT, "{\"eval_version\": %d, \"eval_score\": %.4f, \"eval_prompts\": %d, \"eval_s\": %.1f}%n",
+        version, mean, raw.length, (System.nanoTime() - e0) / 1e9);
   }
 
   private static int arg(String[] args, int i, int def) {
