@@ -91,10 +91,10 @@ public final class LearnerActor extends AbstractBehavior<LearnerActor.Command> {
   public record GetPolicy(ActorRef<StatusReply<PublishedPolicy.Versioned>> replyTo) implements Command {}
 
   /**
-   * How to build the learner: {@code factory} creates it from the base models (called once, on the blocking
-   * dispatcher); the configs let the committed state be decoded and checked against the models.
+   * A learner built from the base models, with the configs of its policy and critic (the committed state is decoded
+   * and checked against them).
    */
-  public record Setup(Supplier<PpoLearner> factory, LlamaConfig policyConfig, LlamaConfig criticConfig) {}
+  public record Built(PpoLearner learner, LlamaConfig policyConfig, LlamaConfig criticConfig) {}
 
   /**
    * Settings of the learner actor.
@@ -139,15 +139,15 @@ public final class LearnerActor extends AbstractBehavior<LearnerActor.Command> {
   private String failure;
 
   /**
-   * A learner over {@code store}; {@code progress} is called (on the actor's thread) after every update. The actor
+   * A learner over {@code store}, built by {@code factory} on the blocking dispatcher; {@code progress} is called (on the actor's thread) after every update. The actor
    * does not own the store or the policy actors.
    */
-  public static Behavior<Command> create(Setup setup, RecordStore store, List<ActorRef<PolicyActor.Command>> policies,
+  public static Behavior<Command> create(Supplier<Built> factory, RecordStore store, List<ActorRef<PolicyActor.Command>> policies,
       PublishedPolicy published, Settings settings, Consumer<Learned> progress) {
-    return Behaviors.setup(ctx -> new LearnerActor(ctx, setup, store, policies, published, settings, progress));
+    return Behaviors.setup(ctx -> new LearnerActor(ctx, factory, store, policies, published, settings, progress));
   }
 
-  private LearnerActor(ActorContext<Command> ctx, Setup setup, RecordStore store,
+  private LearnerActor(ActorContext<Command> ctx, Supplier<Built> factory, RecordStore store,
       List<ActorRef<PolicyActor.Command>> policies, PublishedPolicy published, Settings settings,
       Consumer<Learned> progress) {
     super(ctx);
@@ -158,7 +158,7 @@ public final class LearnerActor extends AbstractBehavior<LearnerActor.Command> {
     this.progress = progress;
     this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(ModelActor.DISPATCHER));
     busy = true;
-    CompletableFuture<Ready> start = CompletableFuture.supplyAsync(() -> build(setup), blocking)
+    CompletableFuture<Ready> start = CompletableFuture.supplyAsync(() -> build(factory), blocking)
         .thenCompose(this::publishRestoredVersion).toCompletableFuture();
     inFlight = start;
     ctx.pipeToSelf(start, (r, err) -> err == null ? r : new StartFailed(unwrap(err)));
@@ -182,8 +182,9 @@ public final class LearnerActor extends AbstractBehavior<LearnerActor.Command> {
   // -------------------------------------------------------------------------------------------- start
 
   /** Builds the learner and restores the committed state, checking it against the store (blocking). */
-  private Ready build(Setup setup) {
-    PpoLearner l = setup.factory().get();
+  private Ready build(Supplier<Built> factory) {
+    Built built = factory.get();
+    PpoLearner l = built.learner();
     try {
       Optional<LearnerStateHeader> header = store.learnerHeader();
       Optional<SourceOffset> offset = store.offset(ROLLOUTS_CONSUMED);
@@ -195,8 +196,8 @@ public final class LearnerActor extends AbstractBehavior<LearnerActor.Command> {
         trimMetrics(0);
         return new Ready(l, new State(0, 0, published.baseVersion(), 0), false);
       }
-      LearnerSnapshot snapshot = LearnerStateCodec.decode(header.get(), store.learnerState(), setup.policyConfig(),
-          setup.criticConfig(), store.location());
+      LearnerSnapshot snapshot = LearnerStateCodec.decode(header.get(), store.learnerState(), built.policyConfig(),
+          built.criticConfig(), store.location());
       l.restore(snapshot);
       long version = l.version();
       long consumed = checkRestored(header.get(), offset, version);
