@@ -29,6 +29,14 @@ public interface KvStore extends AutoCloseable {
   /** Visits the entries with key >= {@code fromInclusive} in ascending unsigned byte order. */
   void scan(String columnFamily, byte[] fromInclusive, Visitor visitor);
 
+  /**
+   * Visits the keys (only) with key >= {@code fromInclusive} in ascending unsigned byte order; {@code visitor}
+   * returns false to stop. Cheaper than {@link #scan} when values are large.
+   */
+  default void scanKeys(String columnFamily, byte[] fromInclusive, java.util.function.Predicate<byte[]> visitor) {
+    scan(columnFamily, fromInclusive, (key, value) -> visitor.test(key));
+  }
+
   /** The greatest key of the column family, if it is not empty. */
   Optional<byte[]> lastKey(String columnFamily);
 

@@ -261,6 +261,13 @@ public final class RecordStore implements AutoCloseable {
     });
   }
 
+  /** The names of every learner-state value, in byte order, without reading the values. */
+  public List<String> learnerStateNames() {
+    List<String> names = new ArrayList<>();
+    kv.scanKeys(LEARNER_STATE, new byte[0], key -> names.add(Keys.name(key)));
+    return names;
+  }
+
   /** Every learner-state value, by name in byte order of the names. */
   public Map<String, byte[]> learnerState() {
     Map<String, byte[]> values = new LinkedHashMap<>();

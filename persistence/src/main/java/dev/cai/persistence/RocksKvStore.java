@@ -251,6 +251,23 @@ public final class RocksKvStore implements KvStore {
   }
 
   @Override
+  public void scanKeys(String columnFamily, byte[] fromInclusive, java.util.function.Predicate<byte[]> visitor) {
+    Lock lock = acquire();
+    try (RocksIterator iterator = db.newIterator(handle(columnFamily), readOptions)) {
+      for (iterator.seek(fromInclusive); iterator.isValid(); iterator.next()) {
+        if (!visitor.test(iterator.key())) { // the value is never copied out of RocksDB
+          return;
+        }
+      }
+      iterator.status();
+    } catch (RocksDBException e) {
+      throw failure("scan the keys of '" + columnFamily + "'", e);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
   public Optional<byte[]> lastKey(String columnFamily) {
     Lock lock = acquire();
     try (RocksIterator iterator = db.newIterator(handle(columnFamily), readOptions)) {

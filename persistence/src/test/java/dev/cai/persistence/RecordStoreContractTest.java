@@ -168,6 +168,7 @@ abstract class RecordStoreContractTest {
     try (RecordStore store = open()) {
       Map<String, byte[]> state = store.learnerState();
       assertEquals(List.of("header", "tensor/policy.lm_head"), List.copyOf(state.keySet()));
+      assertEquals(List.of("header", "tensor/policy.lm_head"), store.learnerStateNames());
       assertArrayEquals(new byte[] {4}, state.get("header"));
       assertArrayEquals(weights, store.learnerState("tensor/policy.lm_head").orElseThrow());
       assertEquals("demo", store.metadata("run.name").orElseThrow());
