@@ -15,8 +15,10 @@ import dev.cai.runtime.ppo.UpdateStats;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -81,7 +83,7 @@ public final class LearnerActor extends AbstractBehavior<LearnerActor.Command> {
   public record Learned(long batchIndex, long version, Optional<UpdateStats> stats, Optional<Committed> commit,
       boolean finished) {}
 
-  /** One atomic learner commit: the version and input offset stored, its size and how long it took. */
+  /** One learner commit: the version and input offset stored, the bytes of new tensor blobs and how long it took. */
   public record Committed(long version, long rolloutsConsumed, long bytes, long millis) {}
 
   /** The input has ended: commit when the schedule allows (see {@link RolloutSchedule#commitsAtEndOfInput()}). */
@@ -196,7 +198,7 @@ public final class LearnerActor extends AbstractBehavior<LearnerActor.Command> {
         trimMetrics(0);
         return new Ready(l, new State(0, 0, published.baseVersion(), 0), false);
       }
-      LearnerSnapshot snapshot = LearnerStateCodec.decode(header.get(), store.learnerState(), built.policyConfig(),
+      LearnerSnapshot snapshot = LearnerStateCodec.decode(header.get(), store::learnerState, built.policyConfig(),
           built.criticConfig(), store.location());
       l.restore(snapshot);
       long version = l.version();
@@ -485,26 +487,39 @@ public final class LearnerActor extends AbstractBehavior<LearnerActor.Command> {
     });
   }
 
-  /** Commits the learner's whole state as {@code version} with {@code consumed} rollouts learned (blocking). */
+  /**
+   * Commits the learner's whole state as {@code version} with {@code consumed} rollouts learned (blocking), the way
+   * {@link LearnerStateCodec} prescribes: each tensor blob the store lacks in its own small commit (an unreferenced
+   * blob is invisible), then the header atomically with the input offset and the deletion of the blobs it no longer
+   * references. A crash in between leaves the previous state intact.
+   */
   private Committed commit(PpoLearner l, long version, long consumed) {
     long t0 = System.nanoTime();
     LearnerSnapshot snapshot = l.snapshot();
     if (snapshot.version() != version) {
       throw new IllegalStateException("commit of version " + version + " found the learner at " + snapshot.version());
     }
+    Set<String> existing = new HashSet<>(store.learnerStateNames());
     SourceOffset offset = SourceOffset.newBuilder().setSource(ROLLOUTS_CONSUMED).setOffset(consumed).build();
-    LearnerStateCodec.Encoded encoded = LearnerStateCodec.encode(snapshot, List.of(offset));
-    Commit c = new Commit().putLearnerHeader(encoded.header()).offset(offset);
-    long bytes = 0;
-    for (var e : encoded.tensors().entrySet()) {
-      c.putLearnerState(e.getKey(), e.getValue());
-      bytes += e.getValue().length;
+    long[] bytes = {0};
+    LearnerStateHeader header = LearnerStateCodec.encode(snapshot, List.of(offset), (key, value) -> {
+      if (!existing.contains(key)) {
+        store.commit(new Commit().putLearnerState(key, value));
+        bytes[0] += value.length;
+      }
+    });
+    Set<String> referenced = LearnerStateCodec.blobKeys(header);
+    Commit c = new Commit().putLearnerHeader(header).offset(offset);
+    for (String name : existing) {
+      if (LearnerStateCodec.isBlobKey(name) && !referenced.contains(name)) {
+        c.deleteLearnerState(name);
+      }
     }
     store.commit(c);
     long millis = (System.nanoTime() - t0) / 1_000_000;
-    LOG.info("PPO learner committed policy version {} ({} rollouts consumed, {} MiB) in {} ms",
-        version, consumed, bytes >> 20, millis);
-    return new Committed(version, consumed, bytes, millis);
+    LOG.info("PPO learner committed policy version {} ({} rollouts consumed, {} MiB of new tensors) in {} ms",
+        version, consumed, bytes[0] >> 20, millis);
+    return new Committed(version, consumed, bytes[0], millis);
   }
 
   /** The learner's view of a stored rollout. */

@@ -47,4 +47,20 @@ final class TinyRl {
     }).toList();
     return Files.write(file, lines);
   }
+
+  /** Small, fast PPO settings: 2 epochs of minibatches of 2, a large learning rate so that updates show. */
+  static RlSettings rl(int batchSize, int lag, int commitEvery) {
+    dev.cai.runtime.ppo.PpoSettings ppo = new dev.cai.runtime.ppo.PpoSettings(2, 2, 2, 1e-3, 1e-3, 1.0, 0.2, 0.2, 0.1,
+        0.0, 1.0, 0.95, false, 0.8, dev.cai.runtime.ppo.Rewards.KlEstimator.K1, -1.0, 0.05, false, 6.0, 10_000, lag, 2.0);
+    return new RlSettings(ppo, batchSize, 6, 7L, commitEvery, RlSettings.CriticInit.PM, 1, java.time.Duration.ofMinutes(2));
+  }
+
+  /** A job on the tiny models, on CPU, metrics in {@code runDir}. */
+  static RlJob.Config job(Path runDir, Path policy, Path pm, Path prompts, RlSettings rl, long updates,
+      java.util.Optional<Path> export) {
+    return new RlJob.Config(policy, pm, List.of(new dev.cai.streams.PromptSource(prompts, false)), rl, updates,
+        new dev.cai.actors.BatchingSettings(8, java.time.Duration.ofMillis(5), 64, java.time.Duration.ofMillis(100),
+            java.time.Duration.ofSeconds(1)),
+        DeviceSetting.CPU, java.util.Optional.of(runDir.resolve(RlJob.METRICS_FILE)), export);
+  }
 }
