@@ -38,6 +38,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -112,7 +113,7 @@ public final class RlJob {
     long replayed;
     long live;
     long rollouts;
-    long skipped;
+    final AtomicLong skipped = new AtomicLong(); // counted by the filter stage, read by the learner stage
     boolean finished;
     long version;
     final List<LearnerActor.Committed> commits = new ArrayList<>();
@@ -236,7 +237,7 @@ public final class RlJob {
               .thenCompose(t -> t.finished || t.version >= c.updates() ? CompletableFuture.completedFuture(t)
                   : endOfInput(system, learner, rl, t))
               .thenCompose(t -> export(system, learner, c, io).thenApply(dir -> new Summary(started.version(),
-                  t.version, t.replayed, t.live, t.rollouts, t.skipped, List.copyOf(t.commits), dir)));
+                  t.version, t.replayed, t.live, t.rollouts, t.skipped.get(), List.copyOf(t.commits), dir)));
         });
   }
 
@@ -249,7 +250,7 @@ public final class RlJob {
         .map(b -> new Input(b, false));
     return replay.concat(live)
         .filter(in -> {
-          totals.skipped += in.batch().skipped().size();
+          totals.skipped.addAndGet(in.batch().skipped().size());
           in.batch().skipped().forEach(s -> system.log().warn("RL prompt skipped: {}", s));
           return !in.batch().rollouts().isEmpty();
         })
@@ -267,7 +268,7 @@ public final class RlJob {
               totals.finished = l.finished();
               l.commit().ifPresent(totals.commits::add);
               if (l.stats().isPresent()) {
-                progress.accept(new Progress(l, in.replayed(), totals.skipped));
+                progress.accept(new Progress(l, in.replayed(), totals.skipped.get()));
               }
               return l;
             }))

@@ -18,6 +18,7 @@ import dev.cai.runtime.constitution.CritiquePrompts;
 import dev.cai.runtime.constitution.Transcript;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,6 +29,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -122,12 +124,14 @@ public final class RolloutGraph {
           r -> r.hasNext() ? Optional.of(r.next()) : Optional.<Prompt>empty(), PromptReader::close)
           .map(p -> new Sourced(index, ps.id(), p)));
     }
-    long[] nextBatch = {store.resumeOffset(BATCHES)}; // only the sequential produce stage reads and advances it
+    // The next batch index: read and advanced only by the produce stage, one batch at a time (parallelism 1), so
+    // a batch's index (hence its policy version) is known before it is sampled and an empty batch takes none.
+    AtomicLong nextBatch = new AtomicLong(store.resumeOffset(BATCHES));
     return prompts
         .grouped(settings.batchSize())
-        .mapAsync(1, group -> produce(system, group, nextBatch[0], models, settings).thenApply(p -> {
+        .mapAsync(1, group -> produce(system, group, nextBatch.get(), models, settings).thenApply(p -> {
           if (p.batchIndex() >= 0) {
-            nextBatch[0]++;
+            nextBatch.incrementAndGet();
           }
           return p;
         }))
@@ -188,7 +192,7 @@ public final class RolloutGraph {
       int from = a * per;
       int to = Math.min(conversations.size(), from + per);
       List<Transcript> chunk = conversations.subList(from, to);
-      long[] chunkSeeds = java.util.Arrays.copyOfRange(seeds, from, to);
+      long[] chunkSeeds = Arrays.copyOfRange(seeds, from, to);
       ActorRef<PolicyActor.Command> policy = models.policies().get(a);
       parts.add(AskPattern.<PolicyActor.Command, PolicyActor.RolloutsGenerated>askWithStatus(policy,
               replyTo -> new PolicyActor.GenerateRollouts(chunk, chunkSeeds, version, replyTo), models.askTimeout(),

@@ -144,6 +144,20 @@ class RlJobTest {
   }
 
   @Test
+  void shouldSplitEachBatchAcrossPolicyActorsAndPublishToAll() throws Exception {
+    try (RecordStore store = RecordStore.open(run.resolve("store"))) {
+      RlJob.Summary s = run(store, TinyRl.rl(4, 1, 1, 2), 3, new ArrayList<>(), Optional.empty());
+      assertEquals(3, s.version());
+      List<Rollout> all = rollouts(store);
+      assertEquals(List.of("prompts.jsonl:1", "prompts.jsonl:2", "prompts.jsonl:3", "prompts.jsonl:4",
+          "prompts.jsonl:5", "prompts.jsonl:7", "prompts.jsonl:8", "prompts.jsonl:9"),
+          all.stream().limit(8).map(Rollout::getPromptId).toList(), "prompt order kept across the actors");
+      assertEquals(List.of(0L, 0L, 0L, 0L, 0L, 0L, 0L, 1L, 1L, 1L, 1L, 2L, 2L, 2L, 2L),
+          all.stream().map(Rollout::getPolicyVersion).toList(), "both actors serve each published version");
+    }
+  }
+
+  @Test
   void shouldRefuseACorruptLearnerStateNamingTheStore() throws Exception {
     Path dir = run.resolve("store");
     String blob;

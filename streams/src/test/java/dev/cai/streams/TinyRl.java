@@ -50,9 +50,15 @@ final class TinyRl {
 
   /** Small, fast PPO settings: 2 epochs of minibatches of 2, a large learning rate so that updates show. */
   static RlSettings rl(int batchSize, int lag, int commitEvery) {
+    return rl(batchSize, lag, commitEvery, 1);
+  }
+
+  /** Like {@link #rl(int, int, int)} with {@code policyActors} policy actors sharing each batch. */
+  static RlSettings rl(int batchSize, int lag, int commitEvery, int policyActors) {
     dev.cai.runtime.ppo.PpoSettings ppo = new dev.cai.runtime.ppo.PpoSettings(2, 2, 2, 1e-3, 1e-3, 1.0, 0.2, 0.2, 0.1,
         0.0, 1.0, 0.95, false, 0.8, dev.cai.runtime.ppo.Rewards.KlEstimator.K1, -1.0, 0.05, false, 6.0, 10_000, lag, 2.0);
-    return new RlSettings(ppo, batchSize, 6, 7L, commitEvery, RlSettings.CriticInit.PM, 1, java.time.Duration.ofMinutes(2));
+    return new RlSettings(ppo, batchSize, 6, 7L, commitEvery, RlSettings.CriticInit.PM, policyActors,
+        java.time.Duration.ofMinutes(2));
   }
 
   /** A job on the tiny models, on CPU, metrics in {@code runDir}. */
