@@ -29,6 +29,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.Scheduler;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
@@ -132,6 +133,7 @@ public final class LearnerActor extends AbstractBehavior<LearnerActor.Command> {
   private final Settings settings;
   private final Consumer<Learned> progress;
   private final Executor blocking;
+  private final Scheduler scheduler; // used from future callbacks: the context itself is the actor thread's only
   private final List<ActorRef<StatusReply<Started>>> waitingForStart = new ArrayList<>();
   private PpoLearner learner;
   private State state;
@@ -159,6 +161,7 @@ public final class LearnerActor extends AbstractBehavior<LearnerActor.Command> {
     this.settings = settings;
     this.progress = progress;
     this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(ModelActor.DISPATCHER));
+    this.scheduler = ctx.getSystem().scheduler();
     busy = true;
     CompletableFuture<Ready> start = CompletableFuture.supplyAsync(() -> build(factory), blocking)
         .thenCompose(this::publishRestoredVersion).toCompletableFuture();
@@ -478,7 +481,7 @@ public final class LearnerActor extends AbstractBehavior<LearnerActor.Command> {
       for (ActorRef<PolicyActor.Command> p : policies) {
         acks.add(AskPattern.<PolicyActor.Command, PolicyActor.WeightsUpdated>askWithStatus(p,
             replyTo -> new PolicyActor.UpdateWeights(version, weights, replyTo), settings.askTimeout(),
-            getContext().getSystem().scheduler()).toCompletableFuture());
+            scheduler).toCompletableFuture());
       }
       return CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new)).thenApply(x -> {
         published.markServed(version);
@@ -499,6 +502,7 @@ public final class LearnerActor extends AbstractBehavior<LearnerActor.Command> {
     if (snapshot.version() != version) {
       throw new IllegalStateException("commit of version " + version + " found the learner at " + snapshot.version());
     }
+    long t1 = System.nanoTime();
     Set<String> existing = new HashSet<>(store.learnerStateNames());
     SourceOffset offset = SourceOffset.newBuilder().setSource(ROLLOUTS_CONSUMED).setOffset(consumed).build();
     long[] bytes = {0};
@@ -508,6 +512,7 @@ public final class LearnerActor extends AbstractBehavior<LearnerActor.Command> {
         bytes[0] += value.length;
       }
     });
+    long t2 = System.nanoTime();
     Set<String> referenced = LearnerStateCodec.blobKeys(header);
     Commit c = new Commit().putLearnerHeader(header).offset(offset);
     for (String name : existing) {
@@ -517,8 +522,9 @@ public final class LearnerActor extends AbstractBehavior<LearnerActor.Command> {
     }
     store.commit(c);
     long millis = (System.nanoTime() - t0) / 1_000_000;
-    LOG.info("PPO learner committed policy version {} ({} rollouts consumed, {} MiB of new tensors) in {} ms",
-        version, consumed, bytes[0] >> 20, millis);
+    LOG.info("PPO learner committed policy version {} ({} rollouts consumed, {} MiB of new tensors) in {} ms: "
+        + "snapshot {} ms, tensor blobs {} ms, header {} ms", version, consumed, bytes[0] >> 20, millis,
+        (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, millis - (t2 - t0) / 1_000_000);
     return new Committed(version, consumed, bytes[0], millis);
   }
 
