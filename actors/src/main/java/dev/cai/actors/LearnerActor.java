@@ -109,13 +109,13 @@ public final class LearnerActor extends AbstractBehavior<LearnerActor.Command> {
   public record Settings(RolloutSchedule schedule, Optional<Path> metricsFile, Duration askTimeout) {}
 
   /** What the learner knows between requests; only the actor thread replaces it. */
-  private record State(long version, long consumed, long served, long committedVersion) {
+  private record State(long version, long consumed, long served, long committedVersion, double klCoef) {
     State withServed(long v) {
-      return new State(version, consumed, Math.max(served, v), committedVersion);
+      return new State(version, consumed, Math.max(served, v), committedVersion, klCoef);
     }
 
     State withCommitted(long v) {
-      return new State(version, consumed, served, v);
+      return new State(version, consumed, served, v, klCoef);
     }
   }
 
@@ -199,7 +199,7 @@ public final class LearnerActor extends AbstractBehavior<LearnerActor.Command> {
               + " rollouts but holds no learner state");
         }
         trimMetrics(0);
-        return new Ready(l, new State(0, 0, published.baseVersion(), 0), false);
+        return new Ready(l, new State(0, 0, published.baseVersion(), 0, l.klCoef()), false);
       }
       LearnerSnapshot snapshot = LearnerStateCodec.decode(header.get(), store::learnerState, built.policyConfig(),
           built.criticConfig(), store.location());
@@ -207,7 +207,7 @@ public final class LearnerActor extends AbstractBehavior<LearnerActor.Command> {
       long version = l.version();
       long consumed = checkRestored(header.get(), offset, version);
       trimMetrics(version);
-      return new Ready(l, new State(version, consumed, published.baseVersion(), version), true);
+      return new Ready(l, new State(version, consumed, published.baseVersion(), version, l.klCoef()), true);
     } catch (RuntimeException e) {
       l.close();
       throw new IllegalStateException("Cannot restore the PPO learner from " + store.location() + ": "
@@ -281,7 +281,7 @@ public final class LearnerActor extends AbstractBehavior<LearnerActor.Command> {
   }
 
   private Started started() {
-    return new Started(state.version(), state.consumed(), restored, learner.klCoef());
+    return new Started(state.version(), state.consumed(), restored, state.klCoef()); // never touch a busy learner
   }
 
   private Behavior<Command> onStartFailed(StartFailed failed) {
@@ -381,7 +381,8 @@ public final class LearnerActor extends AbstractBehavior<LearnerActor.Command> {
       throw new IllegalStateException("the PPO update of batch " + learn.batchIndex() + " took the policy from version "
           + s.version() + " to " + l.version() + " (stats say " + stats.version() + "); expected " + (s.version() + 1));
     }
-    State next = new State(l.version(), s.consumed() + learn.rollouts().size(), s.served(), s.committedVersion());
+    State next = new State(l.version(), s.consumed() + learn.rollouts().size(), s.served(), s.committedVersion(),
+        l.klCoef());
     return new Step(next, st.commit(), Optional.of(stats));
   }
 
