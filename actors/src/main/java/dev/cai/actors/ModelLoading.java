@@ -17,6 +17,20 @@ public final class ModelLoading {
     return new GenerationModel(model(loaded, device), loaded.tokenizer(), loaded.chatTemplate(), loaded.modelId());
   }
 
+  /** A PPO policy (sampling with per-token log-probs, swappable weights) from a model path, on {@code device}. */
+  public static PolicyModel policy(Path path, DeviceSetting device) {
+    LoadedModel loaded = ModelFiles.load(path);
+    return new PolicyModel(model(loaded, device), loaded.tokenizer(), loaded.chatTemplate(), loaded.modelId());
+  }
+
+  /** The frozen PPO reference policy, scoring at the sampling {@code temperature}, on {@code device}. */
+  public static ReferenceScorer reference(Path path, DeviceSetting device, double temperature) {
+    LoadedModel loaded = ModelFiles.load(path);
+    LlamaModel model = model(loaded, device); // closes loaded when it fails
+    loaded.close(); // scoring token ids needs no tokenizer
+    return new ReferenceScorer(model, temperature, loaded.modelId());
+  }
+
   /** An AI-feedback labeler from a GGUF file, model directory or checkpoint, on {@code device}. */
   public static FeedbackModel feedback(Path path, DeviceSetting device) {
     LoadedModel loaded = ModelFiles.load(path);

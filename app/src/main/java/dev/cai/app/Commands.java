@@ -12,6 +12,7 @@ final class Commands {
     root.addSubcommand(new SlCommand());
     root.addSubcommand(new LabelCommand());
     root.addSubcommand(new PmCommand());
+    root.addSubcommand(new RlCommand());
     root.addSubcommand(new BenchCommand());
     root.addSubcommand(new DemoCommand());
   }

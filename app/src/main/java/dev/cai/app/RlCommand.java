@@ -1,0 +1,170 @@
+package dev.cai.app;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import dev.cai.actors.BatchingSettings;
+import dev.cai.actors.LearnerActor;
+import dev.cai.actors.RlMetrics;
+import dev.cai.persistence.RecordStore;
+import dev.cai.runtime.io.HuggingFaceDirectory;
+import dev.cai.runtime.model.DeviceSetting;
+import dev.cai.runtime.ppo.UpdateStats;
+import dev.cai.streams.BuiltinPrompts;
+import dev.cai.streams.PromptSource;
+import dev.cai.streams.RlJob;
+import dev.cai.streams.RlSettings;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code cai rl}: online RL-CAI with PPO. */
+@Command(name = "rl", mixinStandardHelpOptions = true,
+    description = "RL-CAI: online PPO against the preference model with a per-token KL penalty to the SL-CAI policy.",
+    subcommands = {RlCommand.Train.class})
+final class RlCommand {
+
+  /** {@code cai rl train}. */
+  @Command(name = "train", mixinStandardHelpOptions = true,
+      description = "Online PPO: policy actors sample batches of prompts (policy version v = weights after v updates; with "
+          + "max-staleness 1 sampling overlaps learning), the frozen SL-CAI model gives reference log-probs, the preference "
+          + "model scores each response, the learner (policy + critic) updates and publishes new weights. Rollouts, offsets "
+          + "and the learner's whole state live in RUN_DIR/store; an interrupted run resumes exactly (bit-identical weights). "
+          + "Metrics: RUN_DIR/" + RlJob.METRICS_FILE + "; the final policy: RUN_DIR/model. Settings: cai.rl in reference.conf.")
+  static final class Train implements Callable<Integer> {
+    @Spec picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--sl-checkpoint", paramLabel = "DIR",
+        description = "The SL-CAI policy (cai sl train's RUN_DIR/sl-train/model, or any model directory or .gguf): "
+            + "policy version 0 and the frozen reference.")
+    Path slCheckpoint;
+
+    @Option(names = "--pm", paramLabel = "DIR", description = "The preference model (cai pm train's PM_DIR/model).")
+    Path pm;
+
+    @Option(names = "--prompts", paramLabel = "FILE", description = "JSONL prompts, or builtin:red-team (repeatable).")
+    List<String> prompts = new ArrayList<>();
+
+    @Option(names = "--out", paramLabel = "RUN_DIR", description = "Run directory (created; reused to resume).")
+    Path out;
+
+    @Option(names = "--updates", paramLabel = "N",
+        description = "Stop when the policy reaches version N (N updates in all, resumed runs included; default: until the "
+            + "prompts run out).")
+    Long updates;
+
+    @Option(names = "--device", paramLabel = "auto|cpu|gpu", defaultValue = "auto",
+        description = "Where the models run (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Option(names = "--batch-size", paramLabel = "B", description = "Prompts per update (default: cai.rl.batch-size).")
+    Integer batchSize;
+
+    @Option(names = "--max-staleness", paramLabel = "0|1", description = "Pipeline lag (default: cai.rl.max-staleness).")
+    Integer maxStaleness;
+
+    @Option(names = "--critic-init", paramLabel = "pm|policy", description = "Critic start (default: cai.rl.critic-init).")
+    String criticInit;
+
+    @Option(names = "--seed", description = "Seed (default: cai.rl.seed).")
+    Long seed;
+
+    @Override
+    public Integer call() throws Exception {
+      if (slCheckpoint == null || pm == null || prompts.isEmpty() || out == null) {
+        throw new ParameterException(spec.commandLine(), "cai rl train needs --sl-checkpoint, --pm, --prompts and --out");
+      }
+      Config conf = overridden(ConfigFactory.load());
+      RlSettings rl = RlSettings.fromConfig(conf.getConfig("cai.rl"));
+      List<PromptSource> sources = new ArrayList<>();
+      for (String p : prompts) {
+        sources.add(new PromptSource(BuiltinPrompts.resolve(p, out.resolve("prompts")), false));
+      }
+      long target = updates == null ? Long.MAX_VALUE : updates;
+      RlJob.Config job = new RlJob.Config(slCheckpoint, pm, sources, rl, target,
+          BatchingSettings.fromConfig(conf.getConfig("cai.batching")), DeviceSetting.parse(device),
+          Optional.of(out.resolve(RlJob.METRICS_FILE)), Optional.of(out.resolve("model")));
+      RlJob.validate(job);
+      PrintWriter err = spec.commandLine().getErr();
+      PrintWriter stdout = spec.commandLine().getOut();
+      long t0 = System.nanoTime();
+      return CaiSystem.with(conf, system -> {
+        try (RecordStore store = RecordStore.open(out.resolve("store"))) {
+          err.printf("RL-CAI PPO: policy %s, preference model %s, batches of %d, max-staleness %d, critic from %s, %s%n",
+              slCheckpoint, pm, rl.batchSize(), rl.lag(), rl.criticInit().name().toLowerCase(Locale.ROOT),
+              updates == null ? "until the prompts run out" : "to " + updates + " updates");
+          err.printf("metrics: %s%n", out.resolve(RlJob.METRICS_FILE));
+          err.flush();
+          RlJob.Summary s = RlJob.run(system, store, job, p -> err.println(progressLine(p, updates))).toCompletableFuture().get();
+          double secs = (System.nanoTime() - t0) / 1e9;
+          stdout.printf("policy    version %d (started at %d): %d updates this run, %d replayed from the store%n", s.version(),
+              s.startVersion(), s.version() - s.startVersion(), s.replayedBatches());
+          stdout.printf("rollouts  %d learned this run, %d prompts skipped (too long for a model's context)%n", s.rollouts(),
+              s.skipped());
+          stdout.printf("commits   %s%n", commits(s.commits()));
+          stdout.printf("metrics   %s%n", out.resolve(RlJob.METRICS_FILE));
+          s.exported().ifPresent(dir -> stdout.printf("model     %s (%s)%n", dir,
+              Files.isRegularFile(dir.resolve(HuggingFaceDirectory.TOKENIZER)) ? "use it with --model"
+                  : "weights only: the SL checkpoint has no " + HuggingFaceDirectory.TOKENIZER + " to copy"));
+          stdout.printf("elapsed   %s%n", ProgressLine.format(Duration.ofSeconds((long) secs)));
+          return 0;
+        }
+      });
+    }
+
+    /** The configuration with the command's options applied over cai.rl. */
+    private Config overridden(Config conf) {
+      Config c = conf;
+      if (batchSize != null) {
+        c = c.withValue("cai.rl.batch-size", ConfigValueFactory.fromAnyRef(batchSize));
+      }
+      if (maxStaleness != null) {
+        c = c.withValue("cai.rl.max-staleness", ConfigValueFactory.fromAnyRef(maxStaleness));
+      }
+      if (criticInit != null) {
+        c = c.withValue("cai.rl.critic-init", ConfigValueFactory.fromAnyRef(criticInit));
+      }
+      if (seed != null) {
+        c = c.withValue("cai.rl.seed", ConfigValueFactory.fromAnyRef(seed));
+      }
+      return c;
+    }
+  }
+
+  /** One line per update: version, score, KL, β, staleness histogram, time, and whether it was replayed. */
+  static String progressLine(RlJob.Progress p, Long target) {
+    UpdateStats s = p.learned().stats().orElseThrow();
+    StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
+        "update %d%s  score %+.3f  KL %.4f  beta %.4f  staleness %s  rollouts %d  len %.1f  eos %.2f  %.1f s",
+        s.version(), target == null ? "" : "/" + target, s.meanScore(), s.kl(), s.klCoef(),
+        RlMetrics.staleness(s.staleness()), s.rollouts(), s.meanResponseLength(), s.eosRate(), s.millis() / 1000.0));
+    p.learned().commit().ifPresent(c -> sb.append(String.format(Locale.ROOT, "  committed v%d in %d ms", c.version(),
+        c.millis())));
+    if (p.replayed()) {
+      sb.append("  (replayed)");
+    }
+    return sb.toString();
+  }
+
+  /** Count, mean and max time of the learner commits. */
+  static String commits(List<LearnerActor.Committed> commits) {
+    if (commits.isEmpty()) {
+      return "none this run";
+    }
+    long max = commits.stream().mapToLong(LearnerActor.Committed::millis).max().orElse(0);
+    double mean = commits.stream().mapToLong(LearnerActor.Committed::millis).average().orElse(0);
+    long bytes = commits.stream().mapToLong(LearnerActor.Committed::bytes).sum();
+    return String.format(Locale.ROOT, "%d learner commits (last at version %d), %.0f ms mean, %d ms max, %.1f MiB of tensors",
+        commits.size(), commits.get(commits.size() - 1).version(), mean, max, bytes / 1048576.0);
+  }
+}

@@ -1,0 +1,108 @@
+package dev.cai.app;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.cai.runtime.gguf.GgmlType;
+import dev.cai.runtime.gguf.TinyLlama;
+import dev.cai.runtime.io.ModelFiles;
+import dev.cai.runtime.model.DeviceSetting;
+import dev.cai.runtime.tokenizer.ChatMessage;
+import dev.cai.runtime.train.PreferenceData;
+import dev.cai.runtime.train.TrainingRun;
+import dev.cai.runtime.weights.LoadedModel;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code cai rl train} on tiny random models: input validation and a short run. */
+class RlCommandTest {
+  @TempDir static Path dir;
+  private static Path policy;
+  private static Path pm;
+  private static Path prompts;
+
+  @BeforeAll
+  static void writeModels() throws Exception {
+    policy = dir.resolve("policy.gguf");
+    TinyLlama.write(policy, 3, GgmlType.F32);
+    try (LoadedModel m = ModelFiles.load(policy)) {
+      List<PreferenceData.Pair> pairs = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        pairs.add(PreferenceData.encode(List.of(ChatMessage.user("q" + i)), "kind", "rude", 0.8, m.chatTemplate(),
+            m.tokenizer(), 64).orElseThrow());
+      }
+      TrainingRun.run(m, DeviceSetting.CPU, pairs, dir.resolve("pm"), new TrainingRun.Settings(1, 4, 2, 1e-3, 0, 0, 1, 5, 1),
+          PreferenceData.objective(m.weights().config()), s -> { });
+    }
+    pm = dir.resolve("pm/model");
+    prompts = Files.write(dir.resolve("prompts.jsonl"),
+        IntStream.rangeClosed(1, 6).mapToObj(i -> "{\"prompt\": \"question " + i + "?\"}").toList());
+  }
+
+  /** Exit code, stdout and stderr of one command line. */
+  private record Result(int code, String out, String err) {}
+
+  private static Result cai(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cl = Main.commandLine();
+    cl.setOut(new PrintWriter(out, true));
+    cl.setErr(new PrintWriter(err, true));
+    int code = cl.execute(args);
+    return new Result(code, out.toString(), err.toString());
+  }
+
+  @Test
+  void shouldDescribeEveryOption() {
+    Result r = cai("rl", "train", "--help");
+    assertEquals(0, r.code());
+    for (String option : List.of("--sl-checkpoint", "--pm", "--prompts", "--out", "--updates", "--device",
+        "--max-staleness", "--critic-init")) {
+      assertTrue(r.out().contains(option), option);
+    }
+  }
+
+  @Test
+  void shouldNameAMissingCheckpointAndAPreferenceModelWithoutRewardHead() throws Exception {
+    Result missing = cai("rl", "train", "--sl-checkpoint", dir.resolve("nope").toString(), "--pm", pm.toString(),
+        "--prompts", prompts.toString(), "--out", dir.resolve("run-missing").toString());
+    assertEquals(1, missing.code());
+    assertTrue(missing.err().contains("SL checkpoint " + dir.resolve("nope") + " does not exist"), missing.err());
+
+    Path headless = Files.createDirectories(dir.resolve("headless"));
+    Result noHead = cai("rl", "train", "--sl-checkpoint", policy.toString(), "--pm", headless.toString(),
+        "--prompts", prompts.toString(), "--out", dir.resolve("run-headless").toString());
+    assertEquals(1, noHead.code());
+    assertTrue(noHead.err().contains("Preference model " + headless + " has no reward head: heads.safetensors is missing"),
+        noHead.err());
+
+    Result usage = cai("rl", "train", "--pm", pm.toString());
+    assertEquals(2, usage.code());
+    assertTrue(usage.err().contains("needs --sl-checkpoint, --pm, --prompts and --out"), usage.err());
+  }
+
+  @Test
+  void shouldTrainAndReportEachUpdate() throws Exception {
+    Path run = dir.resolve("run");
+    Result r = cai("rl", "train", "--sl-checkpoint", policy.toString(), "--pm", pm.toString(), "--prompts",
+        prompts.toString(), "--out", run.toString(), "--updates", "2", "--batch-size", "2", "--device", "cpu");
+    assertEquals(0, r.code(), r.err() + r.out());
+    assertTrue(r.err().contains("update 1/2  score "), r.err());
+    assertTrue(r.err().contains("update 2/2  score ") && r.err().contains("staleness 1:2"), r.err());
+    assertTrue(r.out().contains("policy    version 2 (started at 0)"), r.out());
+    assertTrue(r.out().contains("learner commits"), r.out());
+    assertEquals(2, Files.readAllLines(run.resolve("rl-metrics.jsonl"), StandardCharsets.UTF_8).size());
+    assertTrue(Files.isRegularFile(run.resolve("model/model.safetensors")));
+    assertTrue(r.out().contains("weights only"), "a GGUF checkpoint has no tokenizer.json to copy: " + r.out());
+  }
+}

@@ -1,0 +1,351 @@
+package dev.cai.streams;
+
+import dev.cai.actors.BatchModel.Outcome;
+import dev.cai.actors.LogProbsRequest;
+import dev.cai.actors.ModelActor;
+import dev.cai.actors.PolicyActor;
+import dev.cai.actors.PolicySample;
+import dev.cai.actors.PublishedPolicy;
+import dev.cai.actors.RolloutSchedule;
+import dev.cai.actors.ScoreRequest;
+import dev.cai.persistence.Commit;
+import dev.cai.persistence.RecordKind;
+import dev.cai.persistence.RecordStore;
+import dev.cai.persistence.Stored;
+import dev.cai.protocol.v1.Prompt;
+import dev.cai.protocol.v1.Rollout;
+import dev.cai.runtime.constitution.CritiquePrompts;
+import dev.cai.runtime.constitution.Transcript;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.stream.javadsl.Source;
+
+/**
+ * The RL-CAI rollout graph (Bai et al. 2022, §4.2; Ziegler et al. 2019): prompts → batches of {@code batchSize} →
+ * the policy samples each batch with exactly the version {@link RolloutSchedule#generatingVersion} requires (after
+ * waiting until it is published) → the frozen reference model's per-token log-probs of the samples at the sampling
+ * temperature → the preference model's normalised score → {@link Rollout} records, committed to the store together
+ * with the prompt offsets they consumed and the batch count {@value #BATCHES} in one atomic commit (exactly once, as
+ * in {@link LabelGraph}). Each batch is one ask per model, its members computed together whatever else is queued, so
+ * that the same prompts give bit-identical rollouts in a run and in its resumed twin.
+ *
+ * <p>A prompt that cannot be served (its chat-rendered tokens plus max-new-tokens exceed the policy's context, or
+ * the sequence exceeds the reference or preference model's) is skipped and counted, with its reason; a batch left
+ * empty consumes its prompts but no batch index. Backpressured end to end: one batch is generated at a time, one
+ * committed at a time.
+ */
+public final class RolloutGraph {
+  /** Source name of the committed rollout-batch count (the next batch index). */
+  public static final String BATCHES = "rl.batches";
+
+  private RolloutGraph() {}
+
+  /**
+   * Settings of the rollout graph.
+   *
+   * @param batchSize prompts per batch (one PPO update each)
+   * @param schedule which policy version generates which batch
+   * @param seed derives every prompt's sampling seed, with the prompt's source and line
+   * @param temperature sampling temperature recorded on each rollout
+   */
+  public record Settings(int batchSize, RolloutSchedule schedule, long seed, double temperature) {
+    public Settings {
+      if (batchSize < 1) {
+        throw new IllegalArgumentException("cai.rl.batch-size must be >= 1, got " + batchSize);
+      }
+    }
+  }
+
+  /**
+   * The actors a batch visits.
+   *
+   * @param policies policy actors; a batch is split into contiguous chunks, one per actor
+   * @param published the learner's published versions: a batch waits until its version is served
+   */
+  public record Models(List<ActorRef<PolicyActor.Command>> policies,
+      ActorRef<ModelActor.Command<List<LogProbsRequest>, List<Outcome<float[]>>>> reference,
+      ActorRef<ModelActor.Command<List<ScoreRequest>, List<Outcome<Double>>>> preference, PublishedPolicy published,
+      Duration askTimeout) {
+    public Models {
+      policies = List.copyOf(policies);
+      if (policies.isEmpty()) {
+        throw new IllegalArgumentException("the rollout graph needs at least one policy actor");
+      }
+    }
+  }
+
+  /**
+   * One committed batch: its index, the sequence number of its first rollout, its rollouts in prompt order, and the
+   * prompts skipped (id: reason). A batch whose prompts were all skipped has no rollouts and index −1.
+   */
+  public record RolloutBatch(long batchIndex, long firstSequence, List<Rollout> rollouts, List<String> skipped) {
+    public RolloutBatch {
+      rollouts = List.copyOf(rollouts);
+      skipped = List.copyOf(skipped);
+    }
+  }
+
+  /** A prompt with the position of its source in the run's source list. */
+  private record Sourced(int sourceIndex, String sourceId, Prompt prompt) {}
+
+  /** A sampled, scored batch before commit; {@code batchIndex} −1 when it came out empty. */
+  private record Produced(long batchIndex, List<Sourced> prompts, List<Rollout> rollouts, List<String> skipped) {}
+
+  /**
+   * Live batches: the prompts of {@code sources} (in order) after their committed offsets, sampled, scored and
+   * committed; batch indices continue from the store's {@value #BATCHES} count.
+   */
+  public static Source<RolloutBatch, NotUsed> live(ActorSystem<?> system, List<PromptSource> sources, RecordStore store,
+      Models models, Settings settings) {
+    Executor io = system.dispatchers().lookup(DispatcherSelector.blocking());
+    Source<Sourced, NotUsed> prompts = Source.empty();
+    for (int i = 0; i < sources.size(); i++) {
+      PromptSource ps = sources.get(i);
+      int index = i;
+      long from = store.resumeOffset(ps.id());
+      prompts = prompts.concat(Source.unfoldResource(() -> PromptReader.open(ps.file(), from, ps.helpful()),
+          r -> r.hasNext() ? Optional.of(r.next()) : Optional.<Prompt>empty(), PromptReader::close)
+          .map(p -> new Sourced(index, ps.id(), p)));
+    }
+    // The next batch index: read and advanced only by the produce stage, one batch at a time (parallelism 1), so
+    // a batch's index (hence its policy version) is known before it is sampled and an empty batch takes none.
+    AtomicLong nextBatch = new AtomicLong(store.resumeOffset(BATCHES));
+    return prompts
+        .grouped(settings.batchSize())
+        .mapAsync(1, group -> produce(system, group, nextBatch.get(), models, settings).thenApply(p -> {
+          if (p.batchIndex() >= 0) {
+            nextBatch.incrementAndGet();
+          }
+          return p;
+        }))
+        .mapAsync(1, p -> CompletableFuture.supplyAsync(() -> commit(store, p), io));
+  }
+
+  /** The batches committed from {@code fromSequence} on (not yet learned), in order, read lazily from the store. */
+  public static Source<RolloutBatch, NotUsed> stored(RecordStore store, long fromSequence) {
+    return Source.fromIterator(() -> new StoredBatches(store, fromSequence));
+  }
+
+  /** Samples, reference-scores and PM-scores one batch; batch index {@code k} when it keeps any rollout. */
+  private static CompletionStage<Produced> produce(ActorSystem<?> system, List<Sourced> group, long k, Models models,
+      Settings settings) {
+    long version = settings.schedule().generatingVersion(k);
+    List<String> skipped = new ArrayList<>();
+    List<Sourced> members = new ArrayList<>();
+    List<Transcript> conversations = new ArrayList<>();
+    for (Sourced s : group) {
+      try {
+        conversations.add(CritiquePrompts.initial(s.prompt().getContext(), s.prompt().getText()));
+        members.add(s);
+      } catch (IllegalArgumentException e) {
+        skipped.add(s.prompt().getId() + ": bad prompt: " + e.getMessage());
+      }
+    }
+    long[] seeds = members.stream().mapToLong(s -> seed(settings.seed(), s)).toArray();
+    return models.published().whenServed(version)
+        .thenCompose(served -> generate(system, conversations, seeds, version, models))
+        .thenCompose(samples -> {
+          List<Sourced> kept = new ArrayList<>();
+          List<Transcript> keptConversations = new ArrayList<>();
+          List<PolicySample> keptSamples = new ArrayList<>();
+          for (int i = 0; i < samples.size(); i++) {
+            if (samples.get(i).isOk()) {
+              kept.add(members.get(i));
+              keptConversations.add(conversations.get(i));
+              keptSamples.add(samples.get(i).value());
+            } else {
+              skipped.add(members.get(i).prompt().getId() + ": " + samples.get(i).error());
+            }
+          }
+          return score(system, kept, keptConversations, keptSamples, k, version, models, settings, skipped);
+        })
+        .thenApply(rollouts -> new Produced(rollouts.isEmpty() ? -1 : k, group, rollouts, skipped));
+  }
+
+  /** One chunk of the batch per policy actor, each served by {@code version}; outcomes in prompt order. */
+  private static CompletionStage<List<Outcome<PolicySample>>> generate(ActorSystem<?> system,
+      List<Transcript> conversations, long[] seeds, long version, Models models) {
+    if (conversations.isEmpty()) {
+      return CompletableFuture.completedFuture(List.of());
+    }
+    int actors = Math.min(models.policies().size(), conversations.size());
+    int per = (conversations.size() + actors - 1) / actors;
+    List<CompletableFuture<List<Outcome<PolicySample>>>> parts = new ArrayList<>();
+    for (int a = 0; a * per < conversations.size(); a++) {
+      int from = a * per;
+      int to = Math.min(conversations.size(), from + per);
+      List<Transcript> chunk = conversations.subList(from, to);
+      long[] chunkSeeds = Arrays.copyOfRange(seeds, from, to);
+      ActorRef<PolicyActor.Command> policy = models.policies().get(a);
+      parts.add(AskPattern.<PolicyActor.Command, PolicyActor.RolloutsGenerated>askWithStatus(policy,
+              replyTo -> new PolicyActor.GenerateRollouts(chunk, chunkSeeds, version, replyTo), models.askTimeout(),
+              system.scheduler())
+          .thenApply(r -> {
+            if (r.version() != version || r.samples().size() != chunk.size()) {
+              throw new IllegalStateException("policy answered " + r.samples().size() + " of " + chunk.size()
+                  + " prompts with version " + r.version() + " instead of " + version);
+            }
+            return r.samples();
+          }).toCompletableFuture());
+    }
+    return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(x -> {
+      List<Outcome<PolicySample>> all = new ArrayList<>();
+      parts.forEach(p -> all.addAll(p.join()));
+      return all;
+    });
+  }
+
+  /** Reference log-probs and PM scores of the kept samples (one ask each), then the rollout records. */
+  private static CompletionStage<List<Rollout>> score(ActorSystem<?> system, List<Sourced> kept,
+      List<Transcript> conversations, List<PolicySample> samples, long k, long version, Models models,
+      Settings settings, List<String> skipped) {
+    if (kept.isEmpty()) {
+      return CompletableFuture.completedFuture(List.of());
+    }
+    List<LogProbsRequest> refRequests = samples.stream()
+        .map(s -> new LogProbsRequest(s.promptIds(), s.responseIds())).toList();
+    List<ScoreRequest> pmRequests = new ArrayList<>();
+    for (int i = 0; i < samples.size(); i++) {
+      pmRequests.add(new ScoreRequest(conversations.get(i), samples.get(i).text()));
+    }
+    CompletionStage<List<Outcome<float[]>>> ref = AskPattern.askWithStatus(models.reference(),
+        replyTo -> new ModelActor.Submit<>(refRequests, replyTo), models.askTimeout(), system.scheduler());
+    CompletionStage<List<Outcome<Double>>> pm = AskPattern.askWithStatus(models.preference(),
+        replyTo -> new ModelActor.Submit<>(pmRequests, replyTo), models.askTimeout(), system.scheduler());
+    return ref.thenCombine(pm, (refs, scores) -> {
+      long now = System.currentTimeMillis();
+      List<Rollout> rollouts = new ArrayList<>();
+      for (int i = 0; i < samples.size(); i++) {
+        String id = kept.get(i).prompt().getId();
+        if (!refs.get(i).isOk()) {
+          skipped.add(id + ": reference model: " + refs.get(i).error());
+        } else if (!scores.get(i).isOk()) {
+          skipped.add(id + ": preference model: " + scores.get(i).error());
+        } else {
+          rollouts.add(rollout(id, samples.get(i), refs.get(i).value(), scores.get(i).value(), version, k,
+              settings.temperature(), now));
+        }
+      }
+      return rollouts;
+    });
+  }
+
+  /** The record of one sample (values are left to the learner, which computes them itself). */
+  static Rollout rollout(String promptId, PolicySample s, float[] refLogprobs, double score, long version, long batch,
+      double temperature, long now) {
+    if (refLogprobs.length != s.responseIds().length) {
+      throw new IllegalStateException("reference model returned " + refLogprobs.length + " log-probs for the "
+          + s.responseIds().length + " response tokens of " + promptId);
+    }
+    Rollout.Builder b = Rollout.newBuilder().setPromptId(promptId).setScore((float) score).setPolicyVersion(version)
+        .setEndedWithEos(s.endedWithEos()).setTemperature((float) temperature).setCreatedAtMs(now).setBatchIndex(batch);
+    for (int id : s.promptIds()) {
+      b.addPromptTokenIds(id);
+    }
+    for (int id : s.responseIds()) {
+      b.addResponseTokenIds(id);
+    }
+    for (float lp : s.logProbs()) {
+      b.addSampledLogprobs(lp);
+    }
+    for (float lp : refLogprobs) {
+      b.addReferenceLogprobs(lp);
+    }
+    return b.build();
+  }
+
+  /** The sampling seed of a prompt: from the run seed, the source's position and the prompt's line. */
+  static long seed(long seed, int sourceIndex, long offset) {
+    return new SplittableRandom(seed ^ (0x9E3779B97F4A7C15L * (offset + 1)) ^ (0xC2B2AE3D27D4EB4FL * (sourceIndex + 1)))
+        .nextLong();
+  }
+
+  private static long seed(long seed, Sourced s) {
+    return seed(seed, s.sourceIndex(), s.prompt().getSourceOffset());
+  }
+
+  /** Writes a batch's rollouts, the prompt offsets it consumed and the new batch count in one atomic commit. */
+  private static RolloutBatch commit(RecordStore store, Produced p) {
+    Commit commit = new Commit().appendAll(RecordKind.ROLLOUTS, p.rollouts());
+    Map<String, Long> offsets = new LinkedHashMap<>();
+    for (Sourced s : p.prompts()) {
+      offsets.merge(s.sourceId(), s.prompt().getSourceOffset(), Math::max);
+    }
+    offsets.forEach(commit::offset);
+    if (p.batchIndex() >= 0) {
+      commit.offset(BATCHES, p.batchIndex() + 1);
+    }
+    List<Long> sequences = store.commit(commit);
+    return new RolloutBatch(p.batchIndex(), sequences.isEmpty() ? -1 : sequences.get(0), p.rollouts(), p.skipped());
+  }
+
+  /** Stored rollouts grouped into their batches, read a page at a time. */
+  private static final class StoredBatches implements Iterator<RolloutBatch> {
+    private static final int PAGE = 256;
+    private final RecordStore store;
+    private long next;
+    private final List<Stored<Rollout>> buffer = new ArrayList<>();
+    private boolean exhausted;
+    private long lastBatch = -1;
+
+    StoredBatches(RecordStore store, long from) {
+      this.store = store;
+      this.next = from;
+    }
+
+    @Override
+    public boolean hasNext() {
+      fill();
+      return !buffer.isEmpty();
+    }
+
+    @Override
+    public RolloutBatch next() {
+      if (!hasNext()) {
+        throw new NoSuchElementException();
+      }
+      long batch = buffer.get(0).record().getBatchIndex();
+      long first = buffer.get(0).sequence();
+      if (lastBatch >= 0 && batch != lastBatch + 1) {
+        throw new IllegalStateException(store.location() + ": stored rollout #" + first + " is of batch " + batch
+            + " but batch " + (lastBatch + 1) + " comes next");
+      }
+      List<Rollout> rollouts = new ArrayList<>();
+      while (true) {
+        fill();
+        if (buffer.isEmpty() || buffer.get(0).record().getBatchIndex() != batch) {
+          break;
+        }
+        rollouts.add(buffer.remove(0).record());
+      }
+      lastBatch = batch;
+      return new RolloutBatch(batch, first, rollouts, List.of());
+    }
+
+    private void fill() {
+      if (buffer.isEmpty() && !exhausted) {
+        List<Stored<Rollout>> page = store.read(RecordKind.ROLLOUTS, next, PAGE);
+        buffer.addAll(page);
+        next += page.size();
+        exhausted = page.size() < PAGE;
+      }
+    }
+  }
+}

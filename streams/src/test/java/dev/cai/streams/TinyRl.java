@@ -1,0 +1,72 @@
+package dev.cai.streams;
+
+import dev.cai.runtime.gguf.GgmlType;
+import dev.cai.runtime.gguf.TinyLlama;
+import dev.cai.runtime.io.ModelFiles;
+import dev.cai.runtime.model.DeviceSetting;
+import dev.cai.runtime.tokenizer.ChatMessage;
+import dev.cai.runtime.train.PreferenceData;
+import dev.cai.runtime.train.TrainingRun;
+import dev.cai.runtime.weights.LoadedModel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.IntStream;
+
+/** Tiny random-weight RL inputs the tests write themselves: an SL "checkpoint" (GGUF), a PM directory, prompts. */
+final class TinyRl {
+  private TinyRl() {}
+
+  /** A tiny F32 policy (exact weights) at {@code dir/policy.gguf}. */
+  static Path policy(Path dir) throws Exception {
+    Path gguf = dir.resolve("policy.gguf");
+    TinyLlama.write(gguf, 3, GgmlType.F32);
+    return gguf;
+  }
+
+  /** A tiny preference model trained for one step from {@code base}: {@code dir/pm/model} (trunk + reward head). */
+  static Path preferenceModel(Path dir, Path base) throws Exception {
+    try (LoadedModel m = ModelFiles.load(base)) {
+      List<PreferenceData.Pair> pairs = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        pairs.add(PreferenceData.encode(List.of(ChatMessage.user("q" + i)), "kind", "rude", 0.8, m.chatTemplate(),
+            m.tokenizer(), 64).orElseThrow());
+      }
+      TrainingRun.run(m, DeviceSetting.CPU, pairs, dir.resolve("pm"), new TrainingRun.Settings(1, 4, 2, 1e-3, 0, 0, 1, 5, 1),
+          PreferenceData.objective(m.weights().config()), s -> { });
+    }
+    return dir.resolve("pm/model");
+  }
+
+  /** {@code n} one-line prompts; the ones at the 1-based lines in {@code tooLong} do not fit a 2048-token context. */
+  static Path prompts(Path file, int n, int... tooLong) throws Exception {
+    List<String> lines = IntStream.rangeClosed(1, n).mapToObj(i -> {
+      boolean longOne = IntStream.of(tooLong).anyMatch(t -> t == i);
+      return "{\"prompt\": \"" + (longOne ? "word ".repeat(3000) : "question number " + i + "?") + "\"}";
+    }).toList();
+    return Files.write(file, lines);
+  }
+
+  /** Small, fast PPO settings: 2 epochs of minibatches of 2, a large learning rate so that updates show. */
+  static RlSettings rl(int batchSize, int lag, int commitEvery) {
+    return rl(batchSize, lag, commitEvery, 1);
+  }
+
+  /** Like {@link #rl(int, int, int)} with {@code policyActors} policy actors sharing each batch. */
+  static RlSettings rl(int batchSize, int lag, int commitEvery, int policyActors) {
+    dev.cai.runtime.ppo.PpoSettings ppo = new dev.cai.runtime.ppo.PpoSettings(2, 2, 2, 1e-3, 1e-3, 1.0, 0.2, 0.2, 0.1,
+        0.0, 1.0, 0.95, false, 0.8, dev.cai.runtime.ppo.Rewards.KlEstimator.K1, -1.0, 0.05, false, 6.0, 10_000, lag, 2.0);
+    return new RlSettings(ppo, batchSize, 6, 7L, commitEvery, RlSettings.CriticInit.PM, policyActors,
+        java.time.Duration.ofMinutes(2));
+  }
+
+  /** A job on the tiny models, on CPU, metrics in {@code runDir}. */
+  static RlJob.Config job(Path runDir, Path policy, Path pm, Path prompts, RlSettings rl, long updates,
+      java.util.Optional<Path> export) {
+    return new RlJob.Config(policy, pm, List.of(new dev.cai.streams.PromptSource(prompts, false)), rl, updates,
+        new dev.cai.actors.BatchingSettings(8, java.time.Duration.ofMillis(5), 64, java.time.Duration.ofMillis(100),
+            java.time.Duration.ofSeconds(1)),
+        DeviceSetting.CPU, java.util.Optional.of(runDir.resolve(RlJob.METRICS_FILE)), export);
+  }
+}
