@@ -13,6 +13,7 @@ final class Commands {
     root.addSubcommand(new LabelCommand());
     root.addSubcommand(new PmCommand());
     root.addSubcommand(new BenchCommand());
+    root.addSubcommand(new RunCommand());
     root.addSubcommand(new DemoCommand());
   }
 }

@@ -1,7 +1,6 @@
 package dev.cai.app;
 
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
 import dev.cai.actors.BatchingSettings;
 import dev.cai.persistence.RecordKind;
 import dev.cai.persistence.RecordStore;
@@ -84,7 +83,7 @@ final class SlCommand {
 
     @Override
     public Integer call() throws Exception {
-      Config conf = ConfigFactory.load();
+      Config conf = CaiConfig.load();
       Config sl = conf.getConfig("cai.sl");
       Constitution c = constitution == null ? ConstitutionLoader.loadDefault() : ConstitutionLoader.load(constitution);
       Path promptsDir = out.resolve("prompts");
@@ -93,11 +92,8 @@ final class SlCommand {
       if (!helpful.equals("none")) {
         sources.add(new PromptSource(BuiltinPrompts.resolve(helpful, promptsDir), true));
       }
-      GenerationSettings sampling = new GenerationSettings(or(maxTokens, sl.getInt("max-new-tokens")),
-          or(temperature, sl.getDouble("temperature")), sl.getDouble("top-p"), sl.getInt("top-k"), 0, true, List.of());
-      SlGraph.Settings graph = new SlGraph.Settings(or(rounds, sl.getInt("rounds")), or(parallelism, sl.getInt("parallelism")),
-          sl.getInt("commit-every"), sl.getDuration("commit-interval"), or(seed, sl.getLong("seed")), limit,
-          or(fewShot, sl.getBoolean("few-shot")), or(cot, sl.getBoolean("chain-of-thought")));
+      GenerationSettings sampling = sampling(sl, maxTokens, temperature);
+      SlGraph.Settings graph = graph(sl, rounds, parallelism, seed, limit, fewShot, cot);
       SlJob.Config job = new SlJob.Config(model.modelPath(), Optional.ofNullable(criticModel), sources, c, sampling, graph,
           BatchingSettings.fromConfig(conf.getConfig("cai.batching")), model.deviceSetting(), sl.getDuration("ask-timeout"));
 
@@ -124,6 +120,29 @@ final class SlCommand {
           return s.failed() == s.examples() && s.examples() > 0 ? 1 : 0;
         }
       });
+    }
+
+    /** Sampling of every SL model call: {@code cai.sl} unless an option is given. */
+    static GenerationSettings sampling(Config sl, Integer maxTokens, Double temperature) {
+      return new GenerationSettings(or(maxTokens, sl.getInt("max-new-tokens")), or(temperature, sl.getDouble("temperature")),
+          sl.getDouble("top-p"), sl.getInt("top-k"), 0, true, List.of());
+    }
+
+    /** Graph settings: {@code cai.sl} unless an option is given. */
+    static SlGraph.Settings graph(Config sl, Integer rounds, Integer parallelism, Long seed, long limit, Boolean fewShot,
+        Boolean cot) {
+      return new SlGraph.Settings(or(rounds, sl.getInt("rounds")), or(parallelism, sl.getInt("parallelism")),
+          sl.getInt("commit-every"), sl.getDuration("commit-interval"), or(seed, sl.getLong("seed")), limit,
+          or(fewShot, sl.getBoolean("few-shot")), or(cot, sl.getBoolean("chain-of-thought")));
+    }
+
+    /** Reads every {@code cai.sl} setting this command uses (and {@code cai.batching}) as it would; throws on a bad one. */
+    static void check(Config conf) {
+      Config sl = conf.getConfig("cai.sl");
+      sampling(sl, null, null);
+      graph(sl, null, null, null, 0, null, null);
+      sl.getDuration("ask-timeout");
+      BatchingSettings.fromConfig(conf.getConfig("cai.batching"));
     }
   }
 }
