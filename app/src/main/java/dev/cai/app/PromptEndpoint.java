@@ -145,7 +145,7 @@ final class PromptEndpoint implements AutoCloseable {
     }
   }
 
-  /** The routes; package-private for tests of the parsing rules through HTTP. */
+  /** The routes: POST /prompts and GET /healthz. */
   private static final class Routes extends AllDirectives {
     private final PromptJournal journal;
     private final Settings settings;
