@@ -5,7 +5,6 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -86,6 +85,6 @@ final class RunCommand implements Callable<Integer> {
   private static boolean usesEmbedded(PipelineConfig c) {
     String embedded = PipelineConfig.embeddedModel().toString();
     return c.stages().stream().map(PipelineStages.available()::get).filter(java.util.Objects::nonNull)
-        .anyMatch(s -> Arrays.asList(s.describe(c).split(" ")).contains(embedded));
+        .anyMatch(s -> s.describe(c).contains(embedded));
   }
 }

@@ -35,16 +35,23 @@ final class FileTail extends GraphStage<SourceShape<FileTail.Line>> {
   record Line(long number, String text) {}
 
   private static final int CHUNK = 64 * 1024;
+  /** The longest line read (a line still growing past it fails the stage instead of filling memory). */
+  static final int MAX_LINE_BYTES = 16 * 1024 * 1024;
 
   private final Path file;
   private final long afterLine;
   private final Duration poll;
   private final boolean follow;
+  private final int maxLineBytes;
   private final Outlet<Line> out = Outlet.create("FileTail.out");
   private final SourceShape<Line> shape = SourceShape.of(out);
 
   FileTail(Path file, long afterLine, Duration poll, boolean follow) {
-    if (afterLine < 0 || poll.isNegative() || poll.isZero()) {
+    this(file, afterLine, poll, follow, MAX_LINE_BYTES);
+  }
+
+  FileTail(Path file, long afterLine, Duration poll, boolean follow, int maxLineBytes) {
+    if (afterLine < 0 || poll.isNegative() || poll.isZero() || maxLineBytes < 1) {
       throw new IllegalArgumentException("FileTail needs afterLine >= 0 and a positive poll interval; got " + afterLine
           + ", " + poll);
     }
@@ -52,6 +59,7 @@ final class FileTail extends GraphStage<SourceShape<FileTail.Line>> {
     this.afterLine = afterLine;
     this.poll = poll;
     this.follow = follow;
+    this.maxLineBytes = maxLineBytes;
   }
 
   @Override
@@ -156,6 +164,9 @@ final class FileTail extends GraphStage<SourceShape<FileTail.Line>> {
         }
         partial.write(bytes, start, n - start);
         position += n;
+        if (partial.size() > maxLineBytes) {
+          throw new PromptFileException(file + ":" + (lines + 1) + ": line longer than " + maxLineBytes + " bytes");
+        }
         return n;
       }
 

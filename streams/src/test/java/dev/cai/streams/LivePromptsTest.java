@@ -298,4 +298,14 @@ class LivePromptsTest {
     }
     assertEquals(List.of("a", "b", "c"), PromptReader.readAll(f, false).stream().map(Prompt::getText).toList());
   }
+
+  @Test
+  void shouldFailOnALineLongerThanTheLimitInsteadOfBufferingIt() throws Exception {
+    Path f = Files.writeString(dir.resolve("long.jsonl"), line("short") + "{\"prompt\": \"" + "x".repeat(100));
+    CompletionStage<List<FileTail.Line>> lines = org.apache.pekko.stream.javadsl.Source.fromGraph(
+            new FileTail(f, 0, POLL, true, 64))
+        .runWith(Sink.seq(), testKit.system());
+    ExecutionException e = assertThrows(ExecutionException.class, () -> lines.toCompletableFuture().get(10, TimeUnit.SECONDS));
+    assertEquals(f + ":2: line longer than 64 bytes", e.getCause().getMessage());
+  }
 }
