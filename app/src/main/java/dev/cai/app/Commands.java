@@ -14,6 +14,7 @@ final class Commands {
     root.addSubcommand(new PmCommand());
     root.addSubcommand(new RlCommand());
     root.addSubcommand(new BenchCommand());
+    root.addSubcommand(new RunCommand());
     root.addSubcommand(new DemoCommand());
   }
 }

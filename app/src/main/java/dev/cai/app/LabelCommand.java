@@ -1,7 +1,6 @@
 package dev.cai.app;
 
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
 import dev.cai.actors.BatchingSettings;
 import dev.cai.persistence.RecordKind;
 import dev.cai.persistence.RecordStore;
@@ -74,16 +73,12 @@ final class LabelCommand implements Callable<Integer> {
     if (prompts == null || out == null) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "cai label needs --prompts and --out");
     }
-    Config conf = ConfigFactory.load();
+    Config conf = CaiConfig.load();
     Config lc = conf.getConfig("cai.label");
     Constitution c = constitution == null ? ConstitutionLoader.loadDefault() : ConstitutionLoader.load(constitution);
     List<PromptSource> sources = List.of(new PromptSource(BuiltinPrompts.resolve(prompts, out.resolve("prompts")), false));
-    LabelGraph.Settings graph = new LabelGraph.Settings(or(parallelism, lc.getInt("parallelism")), lc.getInt("commit-every"),
-        lc.getDuration("commit-interval"), or(seed, lc.getLong("seed")), limit, or(debias, lc.getBoolean("debias")),
-        or(ensemble, lc.getInt("ensemble")), or(cot, lc.getBoolean("chain-of-thought")), lc.getDouble("clamp-low"),
-        lc.getDouble("clamp-high"), or(fewShot, lc.getBoolean("few-shot")), policyVersion);
-    GenerationSettings sampling = new GenerationSettings(lc.getInt("max-new-tokens"), lc.getDouble("temperature"),
-        lc.getDouble("top-p"), 0, 0, true, List.of());
+    LabelGraph.Settings graph = graph(lc, parallelism, seed, limit, debias, ensemble, cot, fewShot, policyVersion);
+    GenerationSettings sampling = sampling(lc);
     GenerationSettings reasoning = GenerationSettings.greedy(lc.getInt("reasoning-max-new-tokens"));
     Path policyPath = model.modelPath();
     LabelJob.Config job = new LabelJob.Config(policyPath, feedbackModel != null ? feedbackModel : policyPath, sources, c,
@@ -114,5 +109,30 @@ final class LabelCommand implements Callable<Integer> {
         return 0;
       }
     });
+  }
+
+  /** Graph settings: {@code cai.label} unless an option is given. */
+  static LabelGraph.Settings graph(Config lc, Integer parallelism, Long seed, long limit, Boolean debias, Integer ensemble,
+      Boolean cot, Boolean fewShot, long policyVersion) {
+    return new LabelGraph.Settings(or(parallelism, lc.getInt("parallelism")), lc.getInt("commit-every"),
+        lc.getDuration("commit-interval"), or(seed, lc.getLong("seed")), limit, or(debias, lc.getBoolean("debias")),
+        or(ensemble, lc.getInt("ensemble")), or(cot, lc.getBoolean("chain-of-thought")), lc.getDouble("clamp-low"),
+        lc.getDouble("clamp-high"), or(fewShot, lc.getBoolean("few-shot")), policyVersion);
+  }
+
+  /** How the policy samples the pair: {@code cai.label}. */
+  static GenerationSettings sampling(Config lc) {
+    return new GenerationSettings(lc.getInt("max-new-tokens"), lc.getDouble("temperature"), lc.getDouble("top-p"), 0, 0,
+        true, List.of());
+  }
+
+  /** Reads every {@code cai.label} setting this command uses (and {@code cai.batching}) as it would; throws on a bad one. */
+  static void check(Config conf) {
+    Config lc = conf.getConfig("cai.label");
+    graph(lc, null, null, 0, null, null, null, null, 0);
+    sampling(lc);
+    GenerationSettings.greedy(lc.getInt("reasoning-max-new-tokens"));
+    lc.getDuration("ask-timeout");
+    BatchingSettings.fromConfig(conf.getConfig("cai.batching"));
   }
 }

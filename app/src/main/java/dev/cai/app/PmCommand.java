@@ -2,7 +2,6 @@ package dev.cai.app;
 
 import com.google.gson.JsonObject;
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
 import dev.cai.persistence.RecordKind;
 import dev.cai.persistence.RecordStore;
 import dev.cai.protocol.v1.Comparison;
@@ -65,7 +64,7 @@ final class PmCommand {
 
     @Override
     public Integer call() throws Exception {
-      Config pm = ConfigFactory.load().getConfig("cai.pm");
+      Config pm = CaiConfig.load().getConfig("cai.pm");
       PrintWriter err = spec.commandLine().getErr();
       PrintWriter stdout = spec.commandLine().getOut();
       List<Labeled> all = new ArrayList<>();
@@ -93,9 +92,7 @@ final class PmCommand {
         throw new IllegalArgumentException("No comparisons: give --labels LABEL_RUN and/or --hh FILE");
       }
       int every = pm.getInt("held-out-every");
-      TrainingRun.Settings s = new TrainingRun.Settings(epochs != null ? epochs : pm.getInt("epochs"), pm.getInt("batch-size"),
-          pm.getInt("micro-batch-size"), lr != null ? lr : pm.getDouble("learning-rate"), pm.getInt("warmup-steps"), 0.0,
-          pm.getDouble("max-grad-norm"), pm.getInt("checkpoint-every"), pm.getLong("seed"));
+      TrainingRun.Settings s = settings(pm, epochs, lr);
       List<PreferenceData.Pair> train = new ArrayList<>();
       List<Labeled> heldOut = new ArrayList<>();
       int skipped = 0;
@@ -153,6 +150,23 @@ final class PmCommand {
         stdout.printf("model     %s%n", pmDir);
       }
       return 0;
+    }
+
+    /** Training settings: {@code cai.pm} unless an option is given. */
+    static TrainingRun.Settings settings(Config pm, Integer epochs, Double lr) {
+      return new TrainingRun.Settings(epochs != null ? epochs : pm.getInt("epochs"), pm.getInt("batch-size"),
+          pm.getInt("micro-batch-size"), lr != null ? lr : pm.getDouble("learning-rate"), pm.getInt("warmup-steps"), 0.0,
+          pm.getDouble("max-grad-norm"), pm.getInt("checkpoint-every"), pm.getLong("seed"));
+    }
+
+    /** Reads every {@code cai.pm} setting this command uses as it would; throws on a bad one. */
+    static void check(Config conf) {
+      Config pm = conf.getConfig("cai.pm");
+      settings(pm, null, null);
+      if (pm.getInt("max-length") < 1 || pm.getInt("held-out-every") < 0) {
+        throw new IllegalArgumentException("max-length must be >= 1 and held-out-every >= 0; got " + pm.getInt("max-length")
+            + ", " + pm.getInt("held-out-every"));
+      }
     }
   }
 

@@ -1,7 +1,6 @@
 package dev.cai.app;
 
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
 import dev.cai.actors.BatchingSettings;
 import dev.cai.persistence.RecordKind;
 import dev.cai.persistence.RecordStore;
@@ -9,15 +8,24 @@ import dev.cai.runtime.constitution.Constitution;
 import dev.cai.runtime.constitution.ConstitutionLoader;
 import dev.cai.runtime.generate.GenerationSettings;
 import dev.cai.streams.BuiltinPrompts;
+import dev.cai.streams.LivePrompts;
+import dev.cai.streams.PromptJournal;
 import dev.cai.streams.PromptSource;
 import dev.cai.streams.SlExport;
 import dev.cai.streams.SlGraph;
 import dev.cai.streams.SlJob;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.japi.Pair;
 import static dev.cai.app.CaiSystem.or;
 
 import java.util.concurrent.Callable;
@@ -82,9 +90,23 @@ final class SlCommand {
     @Option(names = "--cot", negatable = true, description = "Chain-of-thought critiques (default: cai.sl.chain-of-thought).")
     Boolean cot;
 
+    @Option(names = "--follow", description = "Keep running: also process lines appended to the prompt files later (polled "
+        + "every cai.live.poll-interval); Ctrl-C stops (committed examples are kept, the rest resumes next time).")
+    boolean follow;
+
+    @Option(names = "--http", description = "With --follow: accept prompts by HTTP POST /prompts on cai.live.http (127.0.0.1, "
+        + "a free port by default, printed at start); they are appended to RUN_DIR/live-prompts.jsonl, which is followed too.")
+    boolean http;
+
     @Override
     public Integer call() throws Exception {
-      Config conf = ConfigFactory.load();
+      if (http && !follow) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--http needs --follow");
+      }
+      if (follow && limit != 0) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--limit does not apply with --follow");
+      }
+      Config conf = CaiConfig.load();
       Config sl = conf.getConfig("cai.sl");
       Constitution c = constitution == null ? ConstitutionLoader.loadDefault() : ConstitutionLoader.load(constitution);
       Path promptsDir = out.resolve("prompts");
@@ -93,37 +115,109 @@ final class SlCommand {
       if (!helpful.equals("none")) {
         sources.add(new PromptSource(BuiltinPrompts.resolve(helpful, promptsDir), true));
       }
-      GenerationSettings sampling = new GenerationSettings(or(maxTokens, sl.getInt("max-new-tokens")),
-          or(temperature, sl.getDouble("temperature")), sl.getDouble("top-p"), sl.getInt("top-k"), 0, true, List.of());
-      SlGraph.Settings graph = new SlGraph.Settings(or(rounds, sl.getInt("rounds")), or(parallelism, sl.getInt("parallelism")),
-          sl.getInt("commit-every"), sl.getDuration("commit-interval"), or(seed, sl.getLong("seed")), limit,
-          or(fewShot, sl.getBoolean("few-shot")), or(cot, sl.getBoolean("chain-of-thought")));
+      GenerationSettings sampling = sampling(sl, maxTokens, temperature);
+      SlGraph.Settings graph = graph(sl, rounds, parallelism, seed, limit, fewShot, cot);
       SlJob.Config job = new SlJob.Config(model.modelPath(), Optional.ofNullable(criticModel), sources, c, sampling, graph,
           BatchingSettings.fromConfig(conf.getConfig("cai.batching")), model.deviceSetting(), sl.getDuration("ask-timeout"));
 
-      var err = spec.commandLine().getErr();
-      var stdout = spec.commandLine().getOut();
       long t0 = System.nanoTime();
+      CompletableFuture<Void> wrappedUp = new CompletableFuture<>(); // exports written and totals printed
       return CaiSystem.with(conf, system -> {
         try (RecordStore store = RecordStore.open(out.resolve("store"))) {
-          long pending = PendingPrompts.count(sources, store, limit);
-          err.printf("SL-CAI: %d prompts to go (%d rounds, constitution %s %s), model %s, run %s%n", pending, graph.rounds(),
-              c.name(), c.contentSha256().substring(0, 12), job.policyModel().getFileName(), out);
-          ProgressLine bar = new ProgressLine(err, "prompts", pending);
-          SlGraph.Summary s = SlJob.run(system, store, job, p -> bar.update(p.examples(), p.promptTokens() + p.completionTokens(), false))
-              .toCompletableFuture().get();
-          bar.update(s.examples(), s.promptTokens() + s.completionTokens(), true);
-          long chat = SlExport.toChatJsonl(store, out.resolve("sl-sft.jsonl"));
-          long all = store.exportJsonl(RecordKind.SL_EXAMPLES, out.resolve("sl-examples.jsonl"));
-          double secs = (System.nanoTime() - t0) / 1e9;
-          stdout.printf("examples %d (failed %d) this run; %d in the run, %d usable for SFT%n", s.examples(), s.failed(), all, chat);
-          stdout.printf("tokens   %d prompt + %d generated; %.1f generated tokens/s%n", s.promptTokens(), s.completionTokens(),
-              s.completionTokens() / secs);
-          stdout.printf("elapsed  %s%n", ProgressLine.format(Duration.ofSeconds((long) secs)));
-          stdout.printf("exports  %s, %s%n", out.resolve("sl-sft.jsonl"), out.resolve("sl-examples.jsonl"));
-          return s.failed() == s.examples() && s.examples() > 0 ? 1 : 0;
+          return generate(system, store, job, conf, sources, graph, c, t0, wrappedUp);
+        } finally {
+          wrappedUp.complete(null); // after the store is closed
         }
       });
+    }
+
+    /** Runs the graph (over the files, or live), exports and prints the totals; returns the exit code. */
+    private int generate(ActorSystem<?> system, RecordStore store, SlJob.Config job, Config conf, List<PromptSource> sources,
+        SlGraph.Settings graph, Constitution c, long t0, CompletableFuture<Void> wrappedUp) throws Exception {
+      var err = spec.commandLine().getErr();
+      var stdout = spec.commandLine().getOut();
+      SlGraph.Summary s;
+      if (follow) {
+        err.printf("SL-CAI (live): %d rounds, constitution %s %s, model %s, run %s%n", graph.rounds(), c.name(),
+            c.contentSha256().substring(0, 12), job.policyModel().getFileName(), out);
+        s = runLive(system, store, job, conf.getConfig("cai.live"), err, wrappedUp);
+      } else {
+        long pending = PendingPrompts.count(sources, store, limit);
+        err.printf("SL-CAI: %d prompts to go (%d rounds, constitution %s %s), model %s, run %s%n", pending, graph.rounds(),
+            c.name(), c.contentSha256().substring(0, 12), job.policyModel().getFileName(), out);
+        ProgressLine bar = new ProgressLine(err, "prompts", pending);
+        s = SlJob.run(system, store, job, p -> bar.update(p.examples(), p.promptTokens() + p.completionTokens(), false))
+            .toCompletableFuture().get();
+        bar.update(s.examples(), s.promptTokens() + s.completionTokens(), true);
+      }
+      long chat = SlExport.toChatJsonl(store, out.resolve("sl-sft.jsonl"));
+      long all = store.exportJsonl(RecordKind.SL_EXAMPLES, out.resolve("sl-examples.jsonl"));
+      double secs = (System.nanoTime() - t0) / 1e9;
+      stdout.printf("examples %d (failed %d) this run; %d in the run, %d usable for SFT%n", s.examples(), s.failed(), all, chat);
+      stdout.printf("tokens   %d prompt + %d generated; %.1f generated tokens/s%n", s.promptTokens(), s.completionTokens(),
+          s.completionTokens() / secs);
+      stdout.printf("elapsed  %s%n", ProgressLine.format(Duration.ofSeconds((long) secs)));
+      stdout.printf("exports  %s, %s%n", out.resolve("sl-sft.jsonl"), out.resolve("sl-examples.jsonl"));
+      return s.failed() == s.examples() && s.examples() > 0 ? 1 : 0;
+    }
+
+    /**
+     * Follows the prompt files (and with --http the run's prompt journal, fed by the endpoint) until the JVM is
+     * stopped (Ctrl-C): then the feed stops taking prompts, and the coordinated shutdown waits (phase
+     * before-service-unbind, see the app's reference.conf) for the prompts in flight to be committed and for
+     * {@code wrappedUp} (the exports) before the actor system goes down. Returns this run's totals.
+     */
+    private SlGraph.Summary runLive(ActorSystem<?> system, RecordStore store, SlJob.Config job, Config live, PrintWriter err,
+        CompletableFuture<Void> wrappedUp) throws Exception {
+      LivePrompts.Settings settings = LivePrompts.Settings.fromConfig(live, true);
+      // closed in reverse: the endpoint stops taking prompts before the journal it appends to is closed
+      try (PromptJournal journal = http ? PromptJournal.inRun(out, live.getInt("max-pending")) : null;
+           PromptEndpoint endpoint = http
+               ? PromptEndpoint.start(system, journal, PromptEndpoint.Settings.fromConfig(live.getConfig("http"))) : null) {
+        if (journal != null && journal.truncatedBytes() > 0) {
+          err.printf("%s: cut away a partial last line (%d bytes, never acknowledged)%n", journal.file(), journal.truncatedBytes());
+        }
+        err.printf("following %s (checked every %d ms); Ctrl-C stops%n", String.join(", ", job.sources().stream()
+            .map(ps -> ps.file().toString()).toList()), settings.pollInterval().toMillis());
+        if (endpoint != null) {
+          err.println(endpoint.describe());
+        }
+        ProgressLine bar = new ProgressLine(err, "prompts", 0);
+        Pair<LivePrompts.Control, CompletionStage<SlGraph.Summary>> m = SlJob.run(system, store, job,
+            LivePrompts.source(job.sources(), Optional.ofNullable(journal), store::resumeOffset, settings,
+                bad -> err.println("skipped " + bad.getMessage())),
+            p -> bar.update(p.examples(), p.promptTokens() + p.completionTokens(), false));
+        CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "stop-prompt-feed", () -> {
+          m.first().stop();
+          return m.second().handle((summary, e) -> null).thenCompose(x -> wrappedUp).thenApply(x -> Done.getInstance());
+        });
+        SlGraph.Summary s = m.second().toCompletableFuture().get();
+        bar.update(s.examples(), s.promptTokens() + s.completionTokens(), true);
+        return s;
+      }
+    }
+
+    /** Sampling of every SL model call: {@code cai.sl} unless an option is given. */
+    static GenerationSettings sampling(Config sl, Integer maxTokens, Double temperature) {
+      return new GenerationSettings(or(maxTokens, sl.getInt("max-new-tokens")), or(temperature, sl.getDouble("temperature")),
+          sl.getDouble("top-p"), sl.getInt("top-k"), 0, true, List.of());
+    }
+
+    /** Graph settings: {@code cai.sl} unless an option is given. */
+    static SlGraph.Settings graph(Config sl, Integer rounds, Integer parallelism, Long seed, long limit, Boolean fewShot,
+        Boolean cot) {
+      return new SlGraph.Settings(or(rounds, sl.getInt("rounds")), or(parallelism, sl.getInt("parallelism")),
+          sl.getInt("commit-every"), sl.getDuration("commit-interval"), or(seed, sl.getLong("seed")), limit,
+          or(fewShot, sl.getBoolean("few-shot")), or(cot, sl.getBoolean("chain-of-thought")));
+    }
+
+    /** Reads every {@code cai.sl} setting this command uses (and {@code cai.batching}) as it would; throws on a bad one. */
+    static void check(Config conf) {
+      Config sl = conf.getConfig("cai.sl");
+      sampling(sl, null, null);
+      graph(sl, null, null, null, 0, null, null);
+      sl.getDuration("ask-timeout");
+      BatchingSettings.fromConfig(conf.getConfig("cai.batching"));
     }
   }
 }

@@ -1,7 +1,6 @@
 package dev.cai.app;
 
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
 import dev.cai.persistence.RecordKind;
 import dev.cai.persistence.RecordStore;
 import dev.cai.protocol.v1.SlExample;
@@ -45,17 +44,14 @@ final class SlTrainCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    Config t = ConfigFactory.load().getConfig("cai.sl.train");
+    Config t = CaiConfig.load().getConfig("cai.sl.train");
     Path storeDir = run.resolve("store");
     if (!Files.isDirectory(storeDir)) {
       throw new IllegalArgumentException("No SL data in " + run + " (missing " + storeDir + "): run cai sl generate first");
     }
     var err = spec.commandLine().getErr();
     var out = spec.commandLine().getOut();
-    TrainingRun.Settings s = new TrainingRun.Settings(epochs != null ? epochs : t.getInt("epochs"),
-        batchSize != null ? batchSize : t.getInt("batch-size"), t.getInt("micro-batch-size"),
-        lr != null ? lr : t.getDouble("learning-rate"), t.getInt("warmup-steps"), t.getDouble("weight-decay"),
-        t.getDouble("max-grad-norm"), t.getInt("checkpoint-every"), t.getLong("seed"));
+    TrainingRun.Settings s = settings(t, epochs, batchSize, lr);
     try (LoadedModel base = ModelFiles.load(model.modelPath())) {
       List<SftData.Example> examples = new ArrayList<>();
       long[] skipped = {0, 0};
@@ -91,5 +87,22 @@ final class SlTrainCommand implements Callable<Integer> {
       out.printf("metrics  %s%n", run.resolve("sl-train/train-metrics.jsonl"));
     }
     return 0;
+  }
+
+  /** Training settings: {@code cai.sl.train} unless an option is given. */
+  static TrainingRun.Settings settings(Config t, Integer epochs, Integer batchSize, Double lr) {
+    return new TrainingRun.Settings(epochs != null ? epochs : t.getInt("epochs"),
+        batchSize != null ? batchSize : t.getInt("batch-size"), t.getInt("micro-batch-size"),
+        lr != null ? lr : t.getDouble("learning-rate"), t.getInt("warmup-steps"), t.getDouble("weight-decay"),
+        t.getDouble("max-grad-norm"), t.getInt("checkpoint-every"), t.getLong("seed"));
+  }
+
+  /** Reads every {@code cai.sl.train} setting this command uses as it would; throws on a bad one. */
+  static void check(Config conf) {
+    Config t = conf.getConfig("cai.sl.train");
+    settings(t, null, null, null);
+    if (t.getInt("max-length") < 1) {
+      throw new IllegalArgumentException("max-length must be >= 1; got " + t.getInt("max-length"));
+    }
   }
 }

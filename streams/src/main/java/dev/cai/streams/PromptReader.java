@@ -31,7 +31,8 @@ import java.util.zip.GZIPInputStream;
  *       assistant reply.</li>
  * </ul>
  * The offset of a prompt is its 1-based line number, so a stream resumes after the last committed line.
- * Blank lines are skipped; a malformed line fails with the file and line number.
+ * Blank lines are skipped; a malformed line fails with the file and line number. A line may also carry
+ * {@code "id"} and {@code "helpful"} (see {@link #parseLine}).
  */
 public final class PromptReader implements Iterator<Prompt>, AutoCloseable {
   private final Path file;
@@ -111,73 +112,103 @@ public final class PromptReader implements Iterator<Prompt>, AutoCloseable {
   }
 
   private Prompt parse(String text) {
-    JsonObject o;
-    try {
-      JsonElement e = JsonParser.parseString(text);
-      if (!e.isJsonObject()) {
-        throw error("expected a JSON object");
+    return parseLine(file, line, text, helpful);
+  }
+
+  /**
+   * Parses one non-blank line of a prompt file (any of the shapes above) into a prompt whose offset is
+   * {@code line}; the same rules for every reader of prompt files (this one and {@link LivePrompts}).
+   * A line may carry {@code "id"} (default {@code FILE_NAME:LINE}) and {@code "helpful": true|false}, which
+   * overrides {@code helpful} of its source.
+   *
+   * @throws PromptFileException whose message starts with {@code file:line}
+   */
+  public static Prompt parseLine(Path file, long line, String text, boolean helpful) {
+    return new LineParser(file, line).parse(text, helpful);
+  }
+
+  /** The parser of one line; every error names the file and the line. */
+  private record LineParser(Path file, long line) {
+    Prompt parse(String text, boolean helpful) {
+      JsonObject o;
+      try {
+        JsonElement e = JsonParser.parseString(text);
+        if (!e.isJsonObject()) {
+          throw error("expected a JSON object");
+        }
+        o = e.getAsJsonObject();
+      } catch (JsonParseException e) {
+        throw error("not valid JSON: " + e.getMessage());
       }
-      o = e.getAsJsonObject();
-    } catch (JsonParseException e) {
-      throw error("not valid JSON: " + e.getMessage());
+      Transcript conversation;
+      if (o.has("prompt")) {
+        String p = string(o, "prompt");
+        conversation = p.startsWith(Transcript.HUMAN_TAG) ? transcript(p) : Transcript.ofHuman(p.strip());
+      } else if (o.has("chosen")) {
+        Transcript t = transcript(string(o, "chosen"));
+        int lastHuman = lastHumanTurn(t);
+        conversation = new Transcript(t.turns().subList(0, lastHuman + 1));
+      } else {
+        throw error("needs a \"prompt\" or a \"chosen\" field");
+      }
+      int last = lastHumanTurn(conversation);
+      if (last != conversation.turns().size() - 1) {
+        throw error("the conversation must end with a human turn");
+      }
+      String human = conversation.turns().get(last).text();
+      if (human.isBlank()) {
+        throw error("the prompt is empty");
+      }
+      String id = o.has("id") ? string(o, "id") : file.getFileName() + ":" + line;
+      if (id.isBlank()) {
+        throw error("\"id\" must not be empty");
+      }
+      return Prompt.newBuilder()
+          .setId(id)
+          .setText(human)
+          .setContext(new Transcript(conversation.turns().subList(0, last)).render(false))
+          .setSource(file.toString())
+          .setSourceOffset(line)
+          .setHelpful(o.has("helpful") ? bool(o, "helpful") : helpful)
+          .build();
     }
-    Transcript conversation;
-    if (o.has("prompt")) {
-      String p = string(o, "prompt");
-      conversation = p.startsWith(Transcript.HUMAN_TAG) ? transcript(p) : Transcript.ofHuman(p.strip());
-    } else if (o.has("chosen")) {
-      Transcript t = transcript(string(o, "chosen"));
-      int lastHuman = lastHumanTurn(t);
-      conversation = new Transcript(t.turns().subList(0, lastHuman + 1));
-    } else {
-      throw error("needs a \"prompt\" or a \"chosen\" field");
-    }
-    int last = lastHumanTurn(conversation);
-    if (last != conversation.turns().size() - 1) {
-      throw error("the conversation must end with a human turn");
-    }
-    String human = conversation.turns().get(last).text();
-    if (human.isBlank()) {
-      throw error("the prompt is empty");
-    }
-    String id = o.has("id") ? string(o, "id") : file.getFileName() + ":" + line;
-    return Prompt.newBuilder()
-        .setId(id)
-        .setText(human)
-        .setContext(new Transcript(conversation.turns().subList(0, last)).render(false))
-        .setSource(file.toString())
-        .setSourceOffset(line)
-        .setHelpful(helpful)
-        .build();
-  }
 
-  private int lastHumanTurn(Transcript t) {
-    for (int i = t.turns().size() - 1; i >= 0; i--) {
-      if (t.turns().get(i).speaker() == Speaker.HUMAN) {
-        return i;
+    private int lastHumanTurn(Transcript t) {
+      for (int i = t.turns().size() - 1; i >= 0; i--) {
+        if (t.turns().get(i).speaker() == Speaker.HUMAN) {
+          return i;
+        }
+      }
+      throw error("the transcript has no human turn");
+    }
+
+    private Transcript transcript(String text) {
+      try {
+        return Transcript.parse(text);
+      } catch (IllegalArgumentException e) {
+        throw error(e.getMessage());
       }
     }
-    throw error("the transcript has no human turn");
-  }
 
-  private Transcript transcript(String text) {
-    try {
-      return Transcript.parse(text);
-    } catch (IllegalArgumentException e) {
-      throw error(e.getMessage());
+    private String string(JsonObject o, String key) {
+      JsonElement e = o.get(key);
+      if (e == null || !e.isJsonPrimitive() || !e.getAsJsonPrimitive().isString()) {
+        throw error("\"" + key + "\" must be a string");
+      }
+      return e.getAsString();
     }
-  }
 
-  private String string(JsonObject o, String key) {
-    JsonElement e = o.get(key);
-    if (e == null || !e.isJsonPrimitive() || !e.getAsJsonPrimitive().isString()) {
-      throw error("\"" + key + "\" must be a string");
+    private boolean bool(JsonObject o, String key) {
+      JsonElement e = o.get(key);
+      if (e == null || !e.isJsonPrimitive() || !e.getAsJsonPrimitive().isBoolean()) {
+        throw error("\"" + key + "\" must be true or false");
+      }
+      return e.getAsBoolean();
     }
-    return e.getAsString();
-  }
 
-  private PromptFileException error(String problem) {
-    return new PromptFileException(file + ":" + line + ": " + problem);
+    private PromptFileException error(String problem) {
+      return new PromptFileException(file + ":" + line + ": " + problem);
+    }
   }
 
   @Override

@@ -22,8 +22,12 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
+import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.japi.Pair;
+import org.apache.pekko.stream.javadsl.Keep;
+import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 
 /**
@@ -73,7 +77,7 @@ public final class SlGraph {
   }
 
   /** One processed prompt, before commit. */
-  private record Done(String source, Prompt prompt, SlExample example, long promptTokens, long completionTokens) {}
+  private record Done(SourcedPrompt input, SlExample example, long promptTokens, long completionTokens) {}
 
   /**
    * Runs the graph over {@code sources} (in order), resuming each from its committed offset.
@@ -82,23 +86,37 @@ public final class SlGraph {
    */
   public static CompletionStage<Summary> run(ActorSystem<?> system, List<PromptSource> sources, RecordStore store,
       Constitution constitution, Models models, Settings settings, Consumer<Summary> progress) {
+    Source<SourcedPrompt, NotUsed> all = Source.empty();
+    for (PromptSource ps : sources) {
+      String id = ps.id();
+      all = all.concat(prompts(ps, store, settings.limit()).map(p -> new SourcedPrompt(id, p.getSourceOffset(), p, true)));
+    }
+    return run(system, all, store, constitution, models, settings, progress).second();
+  }
+
+  /**
+   * Runs the graph over a prompt stream, e.g. a {@link LivePrompts} feed resumed from {@code store::resumeOffset}:
+   * each durable prompt's offset is committed with its example (in-memory submissions are processed but leave no
+   * offset). {@code settings.limit()} does not apply here. Completes when {@code prompts} completes.
+   *
+   * @return the stream's materialized value (e.g. the feed's control) and the totals once it completes
+   */
+  public static <M> Pair<M, CompletionStage<Summary>> run(ActorSystem<?> system, Source<SourcedPrompt, M> prompts,
+      RecordStore store, Constitution constitution, Models models, Settings settings, Consumer<Summary> progress) {
     Executor io = system.dispatchers().lookup(DispatcherSelector.blocking());
     CritiquePrompts critiquePrompts = new CritiquePrompts(
         settings.fewShot() ? constitution.critiqueExamples() : List.of(), settings.chainOfThought());
-    Source<Done, ?> all = Source.empty();
-    for (PromptSource ps : sources) {
-      all = all.concat(prompts(ps, store, settings.limit())
-          .mapAsync(settings.parallelism(), p -> process(ps, p, constitution, critiquePrompts, models, settings)));
-    }
     Summary[] running = {Summary.ZERO};
-    return all
+    return prompts
+        .mapAsync(settings.parallelism(), p -> process(p, constitution, critiquePrompts, models, settings))
         .groupedWithin(settings.commitEvery(), settings.commitInterval())
         .mapAsync(1, group -> CompletableFuture.supplyAsync(() -> commit(store, group), io))
-        .runFold(Summary.ZERO, (acc, s) -> {
+        .toMat(Sink.fold(Summary.ZERO, (acc, s) -> {
           running[0] = acc.plus(s);
           progress.accept(running[0]);
           return running[0];
-        }, system);
+        }), Keep.both())
+        .run(system);
   }
 
   /** Prompts of one source after its committed offset, up to the limit. */
@@ -112,16 +130,17 @@ public final class SlGraph {
   }
 
   /** Initial response and critique → revision rounds of one prompt; never fails (failures become records). */
-  private static CompletionStage<Done> process(PromptSource ps, Prompt prompt, Constitution constitution,
+  private static CompletionStage<Done> process(SourcedPrompt input, Constitution constitution,
       CritiquePrompts critiquePrompts, Models models, Settings settings) {
+    Prompt prompt = input.prompt();
     // per-prompt RNG: the same principles and seeds whatever the batching, order or restarts
-    SplittableRandom rng = new SplittableRandom(settings.seed() ^ (0x9E3779B97F4A7C15L * (prompt.getSourceOffset() + 1))
-        ^ ps.id().hashCode());
+    SplittableRandom rng = new SplittableRandom(settings.seed() ^ (0x9E3779B97F4A7C15L * (input.offset() + 1))
+        ^ input.sourceId().hashCode());
     Transcript conversation;
     try {
       conversation = CritiquePrompts.initial(prompt.getContext(), prompt.getText());
     } catch (IllegalArgumentException e) {
-      return CompletableFuture.completedFuture(failed(ps, prompt, models, settings, "bad prompt: " + e.getMessage(), 0, 0));
+      return CompletableFuture.completedFuture(failed(input, models, settings, "bad prompt: " + e.getMessage(), 0, 0));
     }
     int rounds = prompt.getHelpful() ? 0 : settings.rounds();
     SlExample.Builder example = SlExample.newBuilder()
@@ -153,14 +172,14 @@ public final class SlGraph {
     }
     return chain.handle((finalText, err) -> {
       if (err != null) {
-        return failed(ps, prompt, models, settings, describe(err), tokens[0], tokens[1]);
+        return failed(input, models, settings, describe(err), tokens[0], tokens[1]);
       }
       if (rounds == 0) {
         example.setInitialResponse(finalText);
       }
       SlExample done = example.setFinalRevision(finalText).setStatus(SlExample.Status.OK)
           .setCreatedAtMs(System.currentTimeMillis()).build();
-      return new Done(ps.id(), prompt, done, tokens[0], tokens[1]);
+      return new Done(input, done, tokens[0], tokens[1]);
     });
   }
 
@@ -187,15 +206,15 @@ public final class SlGraph {
     });
   }
 
-  private static Done failed(PromptSource ps, Prompt prompt, Models models, Settings settings, String reason,
+  private static Done failed(SourcedPrompt input, Models models, Settings settings, String reason,
       long promptTokens, long completionTokens) {
-    SlExample ex = SlExample.newBuilder().setPrompt(prompt).setPolicyModelId(models.policyModelId())
+    SlExample ex = SlExample.newBuilder().setPrompt(input.prompt()).setPolicyModelId(models.policyModelId())
         .setCriticModelId(models.criticModelId()).setSeed(settings.seed()).setStatus(SlExample.Status.FAILED)
         .setFailureReason(reason).setCreatedAtMs(System.currentTimeMillis()).build();
-    return new Done(ps.id(), prompt, ex, promptTokens, completionTokens);
+    return new Done(input, ex, promptTokens, completionTokens);
   }
 
-  /** Writes a group of examples and the offsets they consumed in one atomic batch. */
+  /** Writes a group of examples and the (durable) offsets they consumed in one atomic batch. */
   private static Summary commit(RecordStore store, List<Done> group) {
     Commit commit = new Commit();
     Map<String, Long> offsets = new LinkedHashMap<>();
@@ -205,7 +224,9 @@ public final class SlGraph {
     List<SlExample> examples = new ArrayList<>(group.size());
     for (Done d : group) {
       examples.add(d.example());
-      offsets.merge(d.source(), d.prompt().getSourceOffset(), Math::max);
+      if (d.input().durable()) {
+        offsets.merge(d.input().sourceId(), d.input().offset(), Math::max);
+      }
       failed += d.example().getStatus() == SlExample.Status.FAILED ? 1 : 0;
       promptTokens += d.promptTokens();
       completionTokens += d.completionTokens();

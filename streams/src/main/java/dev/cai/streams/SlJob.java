@@ -19,6 +19,8 @@ import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.japi.Pair;
+import org.apache.pekko.stream.javadsl.Source;
 
 /**
  * One SL-CAI generation job: spawns the policy actor (and a separate critic actor when a critic model is
@@ -42,14 +44,28 @@ public final class SlJob {
 
   public static CompletionStage<SlGraph.Summary> run(ActorSystem<?> system, RecordStore store, Config c,
       Consumer<SlGraph.Summary> progress) {
+    return SlGraph.run(system, c.sources(), store, c.constitution(), models(system, c), c.graph(), progress);
+  }
+
+  /**
+   * Runs the graph over {@code prompts} (e.g. a {@link LivePrompts} feed) instead of {@code c.sources()}.
+   *
+   * @return the feed's materialized value and the totals once it completes
+   */
+  public static <M> Pair<M, CompletionStage<SlGraph.Summary>> run(ActorSystem<?> system, RecordStore store, Config c,
+      Source<SourcedPrompt, M> prompts, Consumer<SlGraph.Summary> progress) {
+    return SlGraph.run(system, prompts, store, c.constitution(), models(system, c), c.graph(), progress);
+  }
+
+  /** Spawns the model actors and wraps them as the graph's models. */
+  private static SlGraph.Models models(ActorSystem<?> system, Config c) {
     ActorRef<ModelActor.Command<GenerateRequest, Completion>> policy = spawn(system, "policy", c.policyModel(), c);
     ActorRef<ModelActor.Command<GenerateRequest, Completion>> critic = c.criticModel()
         .map(p -> spawn(system, "critic", p, c)).orElse(policy);
     String policyId = ModelFiles.modelId(c.policyModel());
-    SlGraph.Models models = new SlGraph.Models(
+    return new SlGraph.Models(
         new ActorResponder(policy, c.sampling(), c.askTimeout(), system), policyId,
         new ActorResponder(critic, c.sampling(), c.askTimeout(), system), c.criticModel().map(ModelFiles::modelId).orElse(policyId));
-    return SlGraph.run(system, c.sources(), store, c.constitution(), models, c.graph(), progress);
   }
 
   private static ActorRef<ModelActor.Command<GenerateRequest, Completion>> spawn(ActorSystem<?> system, String role,

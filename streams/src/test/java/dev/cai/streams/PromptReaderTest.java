@@ -66,4 +66,15 @@ class PromptReaderTest {
     assertEquals(empty + ":1: the prompt is empty",
         assertThrows(PromptReader.PromptFileException.class, () -> PromptReader.readAll(empty, false)).getMessage());
   }
+
+  @Test
+  void shouldLetALineOverrideItsSourcesHelpfulFlagAndRejectBadOverrides() throws Exception {
+    Path f = dir.resolve("mixed.jsonl");
+    assertEquals(true, PromptReader.parseLine(f, 4, "{\"prompt\": \"hi\", \"helpful\": true}", false).getHelpful());
+    assertEquals(false, PromptReader.parseLine(f, 4, "{\"prompt\": \"hi\"}", false).getHelpful());
+    assertEquals(f + ":4: \"helpful\" must be true or false", assertThrows(PromptReader.PromptFileException.class,
+        () -> PromptReader.parseLine(f, 4, "{\"prompt\": \"hi\", \"helpful\": \"yes\"}", false)).getMessage());
+    assertEquals(f + ":4: \"id\" must not be empty", assertThrows(PromptReader.PromptFileException.class,
+        () -> PromptReader.parseLine(f, 4, "{\"prompt\": \"hi\", \"id\": \"\"}", false)).getMessage());
+  }
 }

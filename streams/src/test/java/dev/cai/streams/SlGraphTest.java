@@ -143,4 +143,50 @@ class SlGraphTest {
     assertEquals(runs.get(0), runs.get(1));
     assertTrue(runs.get(0).stream().map(s -> s.split("\\|")[0]).distinct().count() > 6, "principles vary across prompts");
   }
+
+  private static void await(RecordStore store, int examples) throws InterruptedException {
+    long deadline = System.nanoTime() + 15_000_000_000L;
+    while (examples(store).size() < examples) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("only " + examples(store).size() + " of " + examples + " examples within 15 s");
+      }
+      Thread.sleep(20);
+    }
+  }
+
+  @Test
+  void shouldProcessPromptsAddedWhileLiveExactlyOnceAcrossARestart() throws Exception {
+    Path live = prompts("live.jsonl", 2);
+    PromptSource ps = new PromptSource(live, false);
+    LivePrompts.Settings follow = new LivePrompts.Settings(Duration.ofMillis(20), true, false, 4);
+    try (RecordStore store = RecordStore.inMemory();
+         FakeResponder policy = new FakeResponder(last -> "a", 0);
+         FakeResponder critic = new FakeResponder(last -> "c", 0)) {
+      SlGraph.Models models = new SlGraph.Models(policy, "fake-policy", critic, "fake-critic");
+      var first = SlGraph.run(testKit.system(), LivePrompts.source(List.of(ps), java.util.Optional.empty(),
+          store::resumeOffset, follow, e -> { }), store, CONSTITUTION, models, settings(1, 2, 0), x -> { });
+      await(store, 2);
+      Files.writeString(live, "{\"prompt\": \"question 3?\"}\n{\"prompt\": \"question 4?\"}\n",
+          java.nio.file.StandardOpenOption.APPEND);
+      await(store, 4);
+      assertEquals(LivePrompts.Offer.ENQUEUED,
+          first.first().offer(dev.cai.protocol.v1.Prompt.newBuilder().setText("typed in").build()));
+      await(store, 5);
+      first.first().stop();
+      assertEquals(5, first.second().toCompletableFuture().get(10, TimeUnit.SECONDS).examples());
+      assertEquals(4, store.resumeOffset(ps.id()), "the in-memory prompt leaves no offset");
+      assertEquals(java.util.Map.of(ps.id(), 4L), store.offsets());
+
+      Files.writeString(live, "{\"prompt\": \"question 5?\"}\n", java.nio.file.StandardOpenOption.APPEND);
+      var second = SlGraph.run(testKit.system(), LivePrompts.source(List.of(ps), java.util.Optional.empty(),
+          store::resumeOffset, follow, e -> { }), store, CONSTITUTION, models, settings(1, 2, 0), x -> { });
+      await(store, 6);
+      Thread.sleep(200); // nothing else may arrive
+      second.first().stop();
+      assertEquals(1, second.second().toCompletableFuture().get(10, TimeUnit.SECONDS).examples());
+      assertEquals(List.of("question 1?", "question 2?", "question 3?", "question 4?", "typed in", "question 5?"),
+          examples(store).stream().map(e -> e.getPrompt().getText()).toList());
+      assertEquals(5, store.resumeOffset(ps.id()));
+    }
+  }
 }

@@ -35,7 +35,7 @@ import java.util.Map;
  * diagnostics, one JSON line per update. Measures what the learner itself costs; the online pipeline adds overlap.
  *
  * <p>Usage: {@code PpoBenchmark SL_MODEL_DIR PM_DIR PROMPTS.jsonl [updates=4] [batch=8] [maxNewTokens=48]
- * [lr=1e-5] [epochs=2] [minibatch=4] [microBatch=4] [temperature=0.7] [beta=0.05] [evalEvery=5] [evalPrompts=16]}: every
+ * [lr=1e-5] [epochs=2] [minibatch=4] [microBatch=4] [temperature=0.7] [beta=0.05] [evalEvery=5] [evalPrompts=16] [missingEosPenalty=-1]}: every
  * {@code evalEvery} versions (0 included) it samples the last {@code evalPrompts} prompts of the file (never trained
  * on) with fixed seeds and reports their mean PM score, a low-noise view of the policy's progress.
  */
@@ -63,10 +63,11 @@ public final class PpoBenchmark {
     double beta = args.length > 11 ? Double.parseDouble(args[11]) : 0.05;
     int evalEvery = arg(args, 12, 5);
     int evalCount = arg(args, 13, 16);
+    double eosPenalty = args.length > 14 ? Double.parseDouble(args[14]) : -1.0;
     List<String> evalPrompts = new ArrayList<>(prompts.subList(prompts.size() - evalCount, prompts.size()));
     prompts = new ArrayList<>(prompts.subList(0, prompts.size() - evalCount));
     PpoSettings s = new PpoSettings(epochs, minibatch, micro, lr, lr, 1.0, 0.2, 0.2, 0.1, 0.0, 1.0, 0.95, false,
-        temperature, Rewards.KlEstimator.K1, -1.0, beta, false, 6.0, 10_000, 1, 2.0);
+        temperature, Rewards.KlEstimator.K1, eosPenalty, beta, false, 6.0, 10_000, 1, 2.0);
 
     long t0 = System.nanoTime();
     try (LoadedModel policyBase = ModelFiles.load(sl);
