@@ -23,19 +23,14 @@ final class PipelineStages {
       "label", "cai.label", "pm-train", "cai.pm", "rl", "cai.rl");
 
   /** Why a known stage may be missing from {@link #available()}. */
-  static final Map<String, String> UNAVAILABLE = Map.of("rl", "PPO (RL-CAI part 2) is not built yet");
+  static final Map<String, String> UNAVAILABLE = Map.of();
 
   private PipelineStages() {}
 
-  /**
-   * The stages this build can run, by name. The PPO stage plugs in here as one more entry, e.g.
-   * {@code command("rl", List.of("sl-train", "pm-train"), Set.of("prompts", "limit", "policy-model", "pm"),
-   * c -> List.of("rl", "train", ...), c -> List.of(c.runDir().resolve("rl/model/config.json")), RlTrainCommand::check)}
-   * (and its entry leaves {@link #UNAVAILABLE}).
-   */
+  /** The stages this build can run, by name. */
   static Map<String, PipelineStage> available() {
     Map<String, PipelineStage> m = new LinkedHashMap<>();
-    for (PipelineStage s : List.of(slGenerate(), slTrain(), label(), pmTrain())) {
+    for (PipelineStage s : List.of(slGenerate(), slTrain(), label(), pmTrain(), rl())) {
       m.put(s.name(), s);
     }
     return m;
@@ -97,6 +92,20 @@ final class PipelineStages {
           Long.toString(c.count(n, "hh-limit", 0)))));
       return a;
     }, c -> List.of(c.runDir().resolve("pm/model/reward_normalization.json")), PmCommand.Train::check, Map.of());
+  }
+
+  private static PipelineStage rl() {
+    String n = "rl";
+    return command(n, List.of("sl-train", "pm-train"), Set.of("prompts", "updates", "policy-model"), c -> {
+      requireInput(c, n, "pm-train", c.runDir().resolve("pm/model"));
+      return List.of("rl", "train",
+          "--prompts", c.prompts(n, "prompts", "builtin:red-team", false),
+          "--sl-checkpoint", c.model(n, "policy-model", PipelineConfig.SL).toString(),
+          "--pm", c.runDir().resolve("pm/model").toString(),
+          "--out", c.runDir().resolve("rl").toString(),
+          "--updates", Long.toString(c.count(n, "updates", 20)),
+          "--device", c.device());
+    }, c -> List.of(c.runDir().resolve("rl/model/config.json")), RlCommand.Train::check, Map.of());
   }
 
   /** A stage's input must exist already or be made by a stage of this run. */

@@ -1,7 +1,6 @@
 package dev.cai.app;
 
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import dev.cai.actors.BatchingSettings;
 import dev.cai.actors.LearnerActor;
@@ -84,7 +83,7 @@ final class RlCommand {
       if (slCheckpoint == null || pm == null || prompts.isEmpty() || out == null) {
         throw new ParameterException(spec.commandLine(), "cai rl train needs --sl-checkpoint, --pm, --prompts and --out");
       }
-      Config conf = overridden(ConfigFactory.load());
+      Config conf = overridden(CaiConfig.load());
       RlSettings rl = RlSettings.fromConfig(conf.getConfig("cai.rl"));
       List<PromptSource> sources = new ArrayList<>();
       for (String p : prompts) {
@@ -120,6 +119,12 @@ final class RlCommand {
           return 0;
         }
       });
+    }
+
+    /** Reads every setting this command uses as it would; throws on a bad one. */
+    static void check(Config conf) {
+      RlSettings.fromConfig(conf.getConfig("cai.rl"));
+      BatchingSettings.fromConfig(conf.getConfig("cai.batching"));
     }
 
     /** The configuration with the command's options applied over cai.rl. */

@@ -103,7 +103,7 @@ class PipelineConfigTest {
       PipelineConfig c = PipelineConfig.load(name, ConfigFactory.empty().withValue("pipeline.run-dir",
           ConfigValueFactory.fromAnyRef(dir.resolve(name.substring(8)).toString())), PipelineStages.ORDER);
       PipelineRunner.standard().validate(c);
-      assertEquals(List.of("sl-generate", "sl-train", "label", "pm-train"), c.stages(), name);
+      assertEquals(PipelineStages.ORDER, c.stages(), name);
     }
     PipelineConfig subset = PipelineConfig.load("builtin:demo", ConfigFactory.empty()
         .withValue("pipeline.stages", ConfigValueFactory.fromIterable(List.of("label", "sl-train", "sl-generate")))
@@ -125,14 +125,18 @@ class PipelineConfigTest {
   }
 
   @Test
-  void shouldAcceptAnRlSectionAndReportTheStageUnavailableInsteadOfFakingIt() throws Exception {
-    PipelineConfig c = load("stages = [rl]\nrl { settings { kl-coef = 0.05 } }");
+  void shouldCheckTheRlStageAndItsPpoSettings() throws Exception {
+    PipelineConfig c = load("stages = [sl-generate, sl-train, label, pm-train, rl]\n"
+        + "rl { updates = 3, settings { init-kl-coef = 0.02, batch-size = 4 } }");
     StringWriter err = new StringWriter();
     int code = RunCommand.execute(c, PipelineRunner.standard(), false, true, new PrintWriter(new StringWriter()),
         new PrintWriter(err, true));
-    assertEquals(0, code, "--check: the config is valid");
-    assertTrue(err.toString().contains("note: stage rl is not available in this build (PPO (RL-CAI part 2) is not built yet)"),
-        err.toString());
+    assertEquals(0, code, "--check: the config is valid: " + err);
+    PipelineConfigException bad = assertThrows(PipelineConfigException.class,
+        () -> load("stages = [sl-generate, sl-train, label, pm-train, rl]\nrl { settings { kl-coef = 0.05 } }"));
+    assertTrue(bad.getMessage().contains("kl-coef"), bad.getMessage());
+    PipelineConfigException alone = assertThrows(PipelineConfigException.class, () -> load("stages = [rl]"));
+    assertTrue(alone.getMessage().contains("rl reads what pm-train writes"), alone.getMessage());
   }
 
   @Test
