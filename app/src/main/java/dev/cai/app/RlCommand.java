@@ -22,6 +22,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import dev.cai.streams.LivePrompts;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorSystem;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -75,6 +81,14 @@ final class RlCommand {
     @Option(names = "--critic-init", paramLabel = "pm|policy", description = "Critic start (default: cai.rl.critic-init).")
     String criticInit;
 
+    @Option(names = "--follow", description = "Keep running: also learn from prompts appended to the prompt files later "
+        + "(polled every cai.live.poll-interval), until --updates or Ctrl-C; batches then follow arrival order.")
+    boolean follow;
+
+    @Option(names = "--http", description = "With --follow: accept prompts by HTTP POST /prompts on cai.live.http (127.0.0.1, "
+        + "a free port by default, printed at start); they are appended to RUN_DIR/live-prompts.jsonl, which is followed too.")
+    boolean http;
+
     @Option(names = "--seed", description = "Seed (default: cai.rl.seed).")
     Long seed;
 
@@ -82,6 +96,9 @@ final class RlCommand {
     public Integer call() throws Exception {
       if (slCheckpoint == null || pm == null || prompts.isEmpty() || out == null) {
         throw new ParameterException(spec.commandLine(), "cai rl train needs --sl-checkpoint, --pm, --prompts and --out");
+      }
+      if (http && !follow) {
+        throw new ParameterException(spec.commandLine(), "--http needs --follow");
       }
       Config conf = overridden(CaiConfig.load());
       RlSettings rl = RlSettings.fromConfig(conf.getConfig("cai.rl"));
@@ -104,7 +121,8 @@ final class RlCommand {
               updates == null ? "until the prompts run out" : "to " + updates + " updates");
           err.printf("metrics: %s%n", out.resolve(RlJob.METRICS_FILE));
           err.flush();
-          RlJob.Summary s = RlJob.run(system, store, job, p -> err.println(progressLine(p, updates))).toCompletableFuture().get();
+          RlJob.Summary s = follow ? runLive(system, store, job, conf.getConfig("cai.live"), err)
+              : RlJob.run(system, store, job, p -> err.println(progressLine(p, updates))).toCompletableFuture().get();
           double secs = (System.nanoTime() - t0) / 1e9;
           stdout.printf("policy    version %d (started at %d): %d updates this run, %d replayed from the store%n", s.version(),
               s.startVersion(), s.version() - s.startVersion(), s.replayedBatches());
@@ -119,6 +137,32 @@ final class RlCommand {
           return 0;
         }
       });
+    }
+
+    /**
+     * Learns from a live feed (the prompt files followed, and with --http the run's prompt journal) until --updates or
+     * Ctrl-C: the coordinated shutdown stops the feed, the learner takes what is in flight, commits if its schedule
+     * allows and the policy is exported before the actor system goes down.
+     */
+    private RlJob.Summary runLive(ActorSystem<?> system, RecordStore store, RlJob.Config job, Config live,
+        PrintWriter err) throws Exception {
+      LivePrompts.Settings settings = LivePrompts.Settings.fromConfig(live, true);
+      try (LiveInputs inputs = LiveInputs.open(system, out, live, http, err)) {
+        err.printf("following %s (checked every %d ms); Ctrl-C stops%n", String.join(", ", job.sources().stream()
+            .map(ps -> ps.file().toString()).toList()), settings.pollInterval().toMillis());
+        CompletableFuture<LivePrompts.Control> control = new CompletableFuture<>();
+        CompletionStage<RlJob.Summary> run = RlJob.run(system, store, job, Optional.of(s -> LivePrompts.source(
+                job.sources(), inputs.journal(), s::resumeOffset, settings, bad -> err.println("skipped " + bad.getMessage()))
+            .mapMaterializedValue(c -> {
+              control.complete(c);
+              return c;
+            })), p -> err.println(progressLine(p, updates)));
+        CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "stop-rl-prompt-feed", () -> {
+          control.thenAccept(LivePrompts.Control::stop);
+          return run.handle((summary, e) -> Done.getInstance());
+        });
+        return run.toCompletableFuture().get();
+      }
     }
 
     /** Reads every setting this command uses as it would; throws on a bad one. */

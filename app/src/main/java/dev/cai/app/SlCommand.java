@@ -170,21 +170,12 @@ final class SlCommand {
     private SlGraph.Summary runLive(ActorSystem<?> system, RecordStore store, SlJob.Config job, Config live, PrintWriter err,
         CompletableFuture<Void> wrappedUp) throws Exception {
       LivePrompts.Settings settings = LivePrompts.Settings.fromConfig(live, true);
-      // closed in reverse: the endpoint stops taking prompts before the journal it appends to is closed
-      try (PromptJournal journal = http ? PromptJournal.inRun(out, live.getInt("max-pending")) : null;
-           PromptEndpoint endpoint = http
-               ? PromptEndpoint.start(system, journal, PromptEndpoint.Settings.fromConfig(live.getConfig("http"))) : null) {
-        if (journal != null && journal.truncatedBytes() > 0) {
-          err.printf("%s: cut away a partial last line (%d bytes, never acknowledged)%n", journal.file(), journal.truncatedBytes());
-        }
+      try (LiveInputs inputs = LiveInputs.open(system, out, live, http, err)) {
         err.printf("following %s (checked every %d ms); Ctrl-C stops%n", String.join(", ", job.sources().stream()
             .map(ps -> ps.file().toString()).toList()), settings.pollInterval().toMillis());
-        if (endpoint != null) {
-          err.println(endpoint.describe());
-        }
         ProgressLine bar = new ProgressLine(err, "prompts", 0);
         Pair<LivePrompts.Control, CompletionStage<SlGraph.Summary>> m = SlJob.run(system, store, job,
-            LivePrompts.source(job.sources(), Optional.ofNullable(journal), store::resumeOffset, settings,
+            LivePrompts.source(job.sources(), inputs.journal(), store::resumeOffset, settings,
                 bad -> err.println("skipped " + bad.getMessage())),
             p -> bar.update(p.examples(), p.promptTokens() + p.completionTokens(), false));
         CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "stop-prompt-feed", () -> {

@@ -40,6 +40,8 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.function.Function;
+import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -193,6 +195,18 @@ public final class RlJob {
 
   public static CompletionStage<Summary> run(ActorSystem<?> system, RecordStore store, Config c,
       Consumer<Progress> progress) {
+    return run(system, store, c, Optional.empty(), progress);
+  }
+
+  /**
+   * Like {@link #run(ActorSystem, RecordStore, Config, Consumer)}, with live prompts: {@code feed} (given the store,
+   * for its committed offsets) supplies the prompts instead of one pass over {@code c.sources()}, e.g. a
+   * {@link LivePrompts} feed that follows the files and the run's HTTP prompt journal; the run ends at
+   * {@code c.updates()} or when the feed completes (stopped). With a live feed the order of prompts is their arrival
+   * order, so a resumed run is exact from its last commit but its later batches depend on when prompts arrived.
+   */
+  public static CompletionStage<Summary> run(ActorSystem<?> system, RecordStore store, Config c,
+      Optional<Function<RecordStore, Source<SourcedPrompt, ?>>> feed, Consumer<Progress> progress) {
     validate(c);
     checkFixedSettings(store, c);
     RlSettings rl = c.rl();
@@ -232,7 +246,7 @@ public final class RlJob {
           totals.version = started.version();
           CompletionStage<Totals> learned = started.version() >= c.updates()
               ? CompletableFuture.completedFuture(totals)
-              : learn(system, learner, store, c, models, graph, started, totals, progress);
+              : learn(system, learner, store, c, feed, models, graph, started, totals, progress);
           return learned
               .thenCompose(t -> t.finished || t.version >= c.updates() ? CompletableFuture.completedFuture(t)
                   : endOfInput(system, learner, rl, t))
@@ -243,10 +257,15 @@ public final class RlJob {
 
   /** The learner's input: stored unlearned batches, then live ones, until the run is finished or input ends. */
   private static CompletionStage<Totals> learn(ActorSystem<?> system, ActorRef<LearnerActor.Command> learner,
-      RecordStore store, Config c, RolloutGraph.Models models, RolloutGraph.Settings graph,
-      LearnerActor.Started started, Totals totals, Consumer<Progress> progress) {
+      RecordStore store, Config c, Optional<Function<RecordStore, Source<SourcedPrompt, ?>>> feed,
+      RolloutGraph.Models models, RolloutGraph.Settings graph, LearnerActor.Started started, Totals totals,
+      Consumer<Progress> progress) {
     Source<Input, ?> replay = RolloutGraph.stored(store, started.rolloutsConsumed()).map(b -> new Input(b, true));
-    Source<Input, ?> live = Source.lazySource(() -> RolloutGraph.live(system, c.sources(), store, models, graph))
+    List<String> sourceIds = c.sources().stream().map(PromptSource::id).toList();
+    Source<Input, ?> live = Source.lazySource(() -> feed.isPresent()
+            ? RolloutGraph.live(system, feed.get().apply(store), sourceIds, store, models, graph)
+                .mapMaterializedValue(m -> NotUsed.getInstance())
+            : RolloutGraph.live(system, c.sources(), store, models, graph))
         .map(b -> new Input(b, false));
     return replay.concat(live)
         .filter(in -> {

@@ -103,7 +103,8 @@ public final class RolloutGraph {
   }
 
   /** A prompt with the position of its source in the run's source list. */
-  private record Sourced(int sourceIndex, String sourceId, Prompt prompt) {}
+  /** A prompt with its source's position in the run's source list, its offset there and whether it may be committed. */
+  private record Sourced(int sourceIndex, String sourceId, long offset, Prompt prompt, boolean durable) {}
 
   /** A sampled, scored batch before commit; {@code batchIndex} −1 when it came out empty. */
   private record Produced(long batchIndex, List<Sourced> prompts, List<Rollout> rollouts, List<String> skipped) {}
@@ -114,7 +115,6 @@ public final class RolloutGraph {
    */
   public static Source<RolloutBatch, NotUsed> live(ActorSystem<?> system, List<PromptSource> sources, RecordStore store,
       Models models, Settings settings) {
-    Executor io = system.dispatchers().lookup(DispatcherSelector.blocking());
     Source<Sourced, NotUsed> prompts = Source.empty();
     for (int i = 0; i < sources.size(); i++) {
       PromptSource ps = sources.get(i);
@@ -122,8 +122,29 @@ public final class RolloutGraph {
       long from = store.resumeOffset(ps.id());
       prompts = prompts.concat(Source.unfoldResource(() -> PromptReader.open(ps.file(), from, ps.helpful()),
           r -> r.hasNext() ? Optional.of(r.next()) : Optional.<Prompt>empty(), PromptReader::close)
-          .map(p -> new Sourced(index, ps.id(), p)));
+          .map(p -> new Sourced(index, ps.id(), p.getSourceOffset(), p, true)));
     }
+    return batches(system, prompts, store, models, settings);
+  }
+
+  /**
+   * Live batches from a live prompt feed ({@link LivePrompts}: followed files, the run's prompt journal, prompts offered
+   * in memory), in arrival order; {@code sourceIds} fixes each source's position for the sampling seeds (unknown
+   * sources, such as the journal, come after them). Offsets of durable prompts are committed with their batch.
+   * A batch is sampled once {@code batchSize} prompts have arrived.
+   */
+  public static <M> Source<RolloutBatch, M> live(ActorSystem<?> system, Source<SourcedPrompt, M> feed,
+      List<String> sourceIds, RecordStore store, Models models, Settings settings) {
+    Source<Sourced, M> prompts = feed.map(p -> {
+      int index = sourceIds.indexOf(p.sourceId());
+      return new Sourced(index < 0 ? sourceIds.size() : index, p.sourceId(), p.offset(), p.prompt(), p.durable());
+    });
+    return batches(system, prompts, store, models, settings);
+  }
+
+  private static <M> Source<RolloutBatch, M> batches(ActorSystem<?> system, Source<Sourced, M> prompts,
+      RecordStore store, Models models, Settings settings) {
+    Executor io = system.dispatchers().lookup(DispatcherSelector.blocking());
     // The next batch index: read and advanced only by the produce stage, one batch at a time (parallelism 1), so
     // a batch's index (hence its policy version) is known before it is sampled and an empty batch takes none.
     AtomicLong nextBatch = new AtomicLong(store.resumeOffset(BATCHES));
@@ -278,7 +299,7 @@ public final class RolloutGraph {
   }
 
   private static long seed(long seed, Sourced s) {
-    return seed(seed, s.sourceIndex(), s.prompt().getSourceOffset());
+    return seed(seed, s.sourceIndex(), s.offset());
   }
 
   /** Writes a batch's rollouts, the prompt offsets it consumed and the new batch count in one atomic commit. */
@@ -286,7 +307,10 @@ public final class RolloutGraph {
     Commit commit = new Commit().appendAll(RecordKind.ROLLOUTS, p.rollouts());
     Map<String, Long> offsets = new LinkedHashMap<>();
     for (Sourced s : p.prompts()) {
-      offsets.merge(s.sourceId(), s.prompt().getSourceOffset(), Math::max);
+      if (!s.durable()) {
+        continue; // offered in memory: its offset numbers this process's submissions only
+      }
+      offsets.merge(s.sourceId(), s.offset(), Math::max);
     }
     offsets.forEach(commit::offset);
     if (p.batchIndex() >= 0) {

@@ -204,4 +204,41 @@ class RlJobTest {
     }
     return max;
   }
+
+  @Test
+  void shouldLearnFromPromptsAppendedWhileTheRunIsLive() throws Exception {
+    Path live = TinyRl.prompts(run.resolve("live.jsonl"), 3);
+    RlSettings rl = TinyRl.rl(3, 1, 1);
+    RlJob.Config job = TinyRl.job(run, policy, pm, live, rl, 3, Optional.empty());
+    LivePrompts.Settings follow = new LivePrompts.Settings(java.time.Duration.ofMillis(50), true, false, 16);
+    List<RlJob.Progress> progress = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (RecordStore store = RecordStore.inMemory()) {
+      java.util.concurrent.CompletableFuture<RlJob.Summary> done = RlJob.run(testKit.system(), store, job,
+          Optional.of(s -> LivePrompts.source(job.sources(), Optional.empty(), s::resumeOffset, follow, bad -> { })),
+          progress::add).toCompletableFuture();
+      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+      while (progress.isEmpty() && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      assertEquals(1, progress.size(), "the three prompts in the file make one batch");
+      Thread.sleep(300);
+      assertEquals(1, progress.size(), "the run waits for more prompts instead of ending");
+      List<String> more = new ArrayList<>();
+      for (int i = 4; i <= 12; i++) { // with lag 1 the run ends (and commits) on receiving batch 3
+        more.add("{\"prompt\": \"appended question " + i + "?\"}");
+      }
+      Files.write(live, more, java.nio.file.StandardOpenOption.APPEND); // picked up without a restart
+      RlJob.Summary s;
+      try {
+        s = done.get(1, TimeUnit.MINUTES);
+      } catch (java.util.concurrent.TimeoutException e) {
+        throw new AssertionError("stuck: " + progress.size() + " updates, " + rollouts(store).size() + " rollouts, offsets "
+            + store.offsets(), e);
+      }
+      assertEquals(3, s.version());
+      assertEquals(12, rollouts(store).size());
+      assertEquals(12, store.resumeOffset(new PromptSource(live, false).id()), "offsets of the appended lines committed");
+      assertEquals(3, store.learnerHeader().orElseThrow().getPolicyVersion(), "committed at the target");
+    }
+  }
 }
