@@ -53,7 +53,9 @@ final class DemoCommand implements Callable<Integer> {
     }
     Path run = c.runDir();
     err.println("\nDemo done. Look at: " + run.resolve("sl-sft.jsonl") + ", " + run.resolve("sl-train/train-metrics.jsonl")
-        + ", " + run.resolve("label/comparisons.jsonl") + ", " + run.resolve("pm/model"));
-    return Files.isRegularFile(run.resolve("pm/model/reward_normalization.json")) ? 0 : 1;
+        + ", " + run.resolve("label/comparisons.jsonl") + ", " + run.resolve("pm/model") + ", "
+        + run.resolve("rl/rl-metrics.jsonl") + " (PM score and KL per PPO update), " + run.resolve("rl/model"));
+    return Files.isRegularFile(run.resolve("pm/model/reward_normalization.json"))
+        && Files.isRegularFile(run.resolve("rl/model/config.json")) ? 0 : 1;
   }
 }

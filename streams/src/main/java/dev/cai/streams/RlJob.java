@@ -236,7 +236,8 @@ public final class RlJob {
         "learner-" + tag, Props.empty());
 
     RolloutGraph.Models models = new RolloutGraph.Models(policies, reference, preference, published, rl.askTimeout());
-    RolloutGraph.Settings graph = new RolloutGraph.Settings(rl.batchSize(), schedule, rl.seed(), rl.ppo().temperature());
+    RolloutGraph.Settings graph = new RolloutGraph.Settings(rl.batchSize(), schedule, rl.seed(), rl.ppo().temperature(),
+        rl.promptPasses());
     Executor io = system.dispatchers().lookup(DispatcherSelector.blocking());
 
     return AskPattern.<LearnerActor.Command, LearnerActor.Started>askWithStatus(learner, LearnerActor.Start::new,

@@ -21,7 +21,7 @@ import java.util.Locale;
  * @param askTimeout longest wait for one model call or weight load
  */
 public record RlSettings(PpoSettings ppo, int batchSize, int maxNewTokens, long seed, int commitEvery,
-    CriticInit criticInit, int policyActors, Duration askTimeout) {
+    CriticInit criticInit, int policyActors, Duration askTimeout, int promptPasses) {
 
   /** Where the critic (value model) starts. */
   public enum CriticInit {
@@ -34,6 +34,7 @@ public record RlSettings(PpoSettings ppo, int batchSize, int maxNewTokens, long 
   public RlSettings {
     require(ppo.maxStaleness() <= 1, "max-staleness must be 0 or 1, got " + ppo.maxStaleness());
     require(batchSize >= 1, "batch-size must be >= 1, got " + batchSize);
+    require(promptPasses >= 0, "prompt-passes must be >= 0 (0 = cycle until the last update), got " + promptPasses);
     require(maxNewTokens >= 1, "max-new-tokens must be >= 1, got " + maxNewTokens);
     require(commitEvery >= 1, "commit-every must be >= 1, got " + commitEvery);
     require(policyActors >= 1, "policy-actors must be >= 1, got " + policyActors);
@@ -63,7 +64,7 @@ public record RlSettings(PpoSettings ppo, int batchSize, int maxNewTokens, long 
     }
     return new RlSettings(ppo, c.getInt("batch-size"), c.getInt("max-new-tokens"), c.getLong("seed"),
         c.getInt("commit-every"), enumValue(CriticInit.class, c.getString("critic-init"), "critic-init"),
-        c.getInt("policy-actors"), c.getDuration("ask-timeout"));
+        c.getInt("policy-actors"), c.getDuration("ask-timeout"), c.getInt("prompt-passes"));
   }
 
   /** Lag of the rollout pipeline. */

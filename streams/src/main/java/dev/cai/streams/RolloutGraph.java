@@ -65,10 +65,19 @@ public final class RolloutGraph {
    * @param seed derives every prompt's sampling seed, with the prompt's source and line
    * @param temperature sampling temperature recorded on each rollout
    */
-  public record Settings(int batchSize, RolloutSchedule schedule, long seed, double temperature) {
+  /**
+   * How batches are formed and sampled.
+   *
+   * @param passes passes over the prompt files (0 = as many as the run needs); pass p gives a prompt at line l of a
+   *     file of L lines the offset p·L + l, so offsets, seeds and resumption work across passes
+   */
+  public record Settings(int batchSize, RolloutSchedule schedule, long seed, double temperature, int passes) {
     public Settings {
       if (batchSize < 1) {
         throw new IllegalArgumentException("cai.rl.batch-size must be >= 1, got " + batchSize);
+      }
+      if (passes < 0) {
+        throw new IllegalArgumentException("cai.rl.prompt-passes must be >= 0, got " + passes);
       }
     }
   }
@@ -115,16 +124,52 @@ public final class RolloutGraph {
    */
   public static Source<RolloutBatch, NotUsed> live(ActorSystem<?> system, List<PromptSource> sources, RecordStore store,
       Models models, Settings settings) {
-    Source<Sourced, NotUsed> prompts = Source.empty();
+    long[] lines = new long[sources.size()];
+    long firstPass = Long.MAX_VALUE;
     for (int i = 0; i < sources.size(); i++) {
-      PromptSource ps = sources.get(i);
-      int index = i;
-      long from = store.resumeOffset(ps.id());
-      prompts = prompts.concat(Source.unfoldResource(() -> PromptReader.open(ps.file(), from, ps.helpful()),
-          r -> r.hasNext() ? Optional.of(r.next()) : Optional.<Prompt>empty(), PromptReader::close)
-          .map(p -> new Sourced(index, ps.id(), p.getSourceOffset(), p, true)));
+      lines[i] = Math.max(1, lineCount(sources.get(i)));
+      firstPass = Math.min(firstPass, store.resumeOffset(sources.get(i).id()) / lines[i]);
     }
+    long startPass = firstPass == Long.MAX_VALUE ? 0 : firstPass;
+    boolean empty = sources.stream().allMatch(ps -> PromptReader.readAll(ps.file(), ps.helpful()).isEmpty());
+    // cycling files without a single prompt would loop for ever without producing a batch
+    long endPass = settings.passes() == 0 && !empty ? Long.MAX_VALUE : Math.max(settings.passes(), 1);
+    Source<Sourced, NotUsed> prompts = Source.fromIterator(() -> java.util.stream.LongStream.range(startPass, endPass).iterator())
+        .flatMapConcat(pass -> {
+          Source<Sourced, NotUsed> inPass = Source.empty();
+          for (int i = 0; i < sources.size(); i++) {
+            inPass = inPass.concat(pass(sources.get(i), i, lines[i], pass, store.resumeOffset(sources.get(i).id())));
+          }
+          return inPass;
+        });
     return batches(system, prompts, store, models, settings);
+  }
+
+  /**
+   * Pass {@code pass} over one file of {@code lines} lines, after the committed global offset {@code committed}:
+   * nothing if that pass is done, the rest of it if the commit lies inside it, all of it otherwise. Prompts of later
+   * passes get the offset pass·lines + line and an id suffixed {@code #pass}.
+   */
+  private static Source<Sourced, NotUsed> pass(PromptSource ps, int index, long lines, long pass, long committed) {
+    long passOfCommit = committed / lines;
+    if (pass < passOfCommit) {
+      return Source.empty();
+    }
+    long after = pass == passOfCommit ? committed % lines : 0;
+    return Source.unfoldResource(() -> PromptReader.open(ps.file(), after, ps.helpful()),
+            r -> r.hasNext() ? Optional.of(r.next()) : Optional.<Prompt>empty(), PromptReader::close)
+        .map(p -> new Sourced(index, ps.id(), pass * lines + p.getSourceOffset(),
+            pass == 0 ? p : p.toBuilder().setId(p.getId() + "#" + pass).build(), true));
+  }
+
+  /** Lines of a prompt file (the offset base of later passes). */
+  private static long lineCount(PromptSource ps) {
+    try (PromptReader r = PromptReader.open(ps.file(), 0, ps.helpful())) {
+      while (r.hasNext()) {
+        r.next();
+      }
+      return r.line();
+    }
   }
 
   /**

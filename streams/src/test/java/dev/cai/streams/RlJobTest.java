@@ -241,4 +241,24 @@ class RlJobTest {
       assertEquals(3, store.learnerHeader().orElseThrow().getPolicyVersion(), "committed at the target");
     }
   }
+
+  @Test
+  void shouldCycleThePromptFilesUntilTheLastUpdate() throws Exception {
+    Path six = TinyRl.prompts(run.resolve("six.jsonl"), 6);
+    RlSettings r = TinyRl.rl(3, 0, 2);
+    RlSettings cycling = new RlSettings(r.ppo(), r.batchSize(), r.maxNewTokens(), r.seed(), r.commitEvery(),
+        r.criticInit(), r.policyActors(), r.askTimeout(), 0);
+    try (RecordStore store = RecordStore.inMemory()) {
+      RlJob.Summary s = RlJob.run(testKit.system(), store, TinyRl.job(run, policy, pm, six, cycling, 5, Optional.empty()),
+          p -> { }).toCompletableFuture().get(3, TimeUnit.MINUTES);
+      assertEquals(5, s.version(), "6 prompts, batches of 3: five updates take three passes");
+      List<Rollout> r2 = rollouts(store);
+      assertEquals(15, r2.size());
+      assertTrue(r2.get(6).getPromptId().endsWith("#1") && r2.get(12).getPromptId().endsWith("#2"), r2.get(12).getPromptId());
+      assertEquals(15, store.resumeOffset(new PromptSource(six, false).id()), "global offset = pass x lines + line");
+      assertTrue(!java.util.Arrays.equals(r2.get(0).getResponseTokenIdsList().stream().mapToInt(Integer::intValue).toArray(),
+          r2.get(6).getResponseTokenIdsList().stream().mapToInt(Integer::intValue).toArray())
+          || r2.get(0).getPolicyVersion() != r2.get(6).getPolicyVersion(), "a later pass samples anew");
+    }
+  }
 }

@@ -90,7 +90,7 @@ class RolloutGraphTest {
     }
 
     RolloutGraph.Settings settings() {
-      return new RolloutGraph.Settings(3, new RolloutSchedule(lag, 1, 1000), 7L, T);
+      return new RolloutGraph.Settings(3, new RolloutSchedule(lag, 1, 1000), 7L, T, 1);
     }
 
     /** The learner's publish rule without learning: version v is random weights seeded by v. */

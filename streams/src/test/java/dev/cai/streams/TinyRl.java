@@ -58,7 +58,7 @@ final class TinyRl {
     dev.cai.runtime.ppo.PpoSettings ppo = new dev.cai.runtime.ppo.PpoSettings(2, 2, 2, 1e-3, 1e-3, 1.0, 0.2, 0.2, 0.1,
         0.0, 1.0, 0.95, false, 0.8, dev.cai.runtime.ppo.Rewards.KlEstimator.K1, -1.0, 0.05, false, 6.0, 10_000, lag, 2.0);
     return new RlSettings(ppo, batchSize, 6, 7L, commitEvery, RlSettings.CriticInit.PM, policyActors,
-        java.time.Duration.ofMinutes(2));
+        java.time.Duration.ofMinutes(2), 1);
   }
 
   /** A job on the tiny models, on CPU, metrics in {@code runDir}. */
