@@ -9,7 +9,6 @@ import dev.cai.runtime.constitution.ConstitutionLoader;
 import dev.cai.runtime.generate.GenerationSettings;
 import dev.cai.streams.BuiltinPrompts;
 import dev.cai.streams.LivePrompts;
-import dev.cai.streams.PromptJournal;
 import dev.cai.streams.PromptSource;
 import dev.cai.streams.SlExport;
 import dev.cai.streams.SlGraph;
