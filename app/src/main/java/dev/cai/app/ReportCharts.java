@@ -51,15 +51,17 @@ final class ReportCharts {
     return chart;
   }
 
-  /** PPO: clip fraction and approx-KL (left axis), entropy (right axis) per policy version. */
+  /** PPO: clip fraction (left axis), entropy and approx-KL (two right axes: their scales differ) per policy version. */
   static XYChart ppoDiagnostics(MetricsSeries.PpoCurves c) {
-    XYChart chart = xy("PPO: clip fraction, approx-KL, entropy (" + c.size() + " updates)", "policy version",
-        "clip fraction / approx-KL");
+    XYChart chart = xy("PPO: clip fraction, entropy, approx-KL (" + c.size() + " updates)", "policy version",
+        "clip fraction");
     addLine(chart, "clip fraction", c.version(), c.clipFraction(), 0);
-    addLine(chart, "approx-KL", c.version(), c.approxKl(), 0);
     addLine(chart, "entropy", c.version(), c.entropy(), 1);
+    addLine(chart, "approx-KL", c.version(), c.approxKl(), 2);
     chart.setYAxisGroupTitle(1, "entropy");
+    chart.setYAxisGroupTitle(2, "approx-KL");
     chart.getStyler().setYAxisGroupPosition(1, Styler.YAxisPosition.Right);
+    chart.getStyler().setYAxisGroupPosition(2, Styler.YAxisPosition.Right);
     return chart;
   }
 
