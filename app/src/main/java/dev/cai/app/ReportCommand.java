@@ -1,0 +1,147 @@
+package dev.cai.app;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code cai report}: PNG charts of the metrics a run has written. */
+@Command(name = "report", mixinStandardHelpOptions = true,
+    description = {"PNG charts of a run: SFT loss (sl-train/train-metrics.jsonl), PM loss (pm/train-metrics.jsonl), PPO "
+        + "score/KL and clip fraction/approx-KL/entropy (rl-metrics.jsonl or rl/rl-metrics.jsonl), and the distribution "
+        + "of the AI-feedback soft labels p_chosen (label/comparisons.jsonl or comparisons.jsonl).",
+        "Sources that are absent or empty are skipped; a malformed line stops the report with FILE:LINE: problem. "
+            + "Prints the paths of the files written."})
+final class ReportCommand implements Callable<Integer> {
+  @Spec picocli.CommandLine.Model.CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "RUN_DIR", description = "A run directory (cai demo, cai run, cai rl train --out, ...).")
+  Path runDir;
+
+  @Option(names = "--out", paramLabel = "DIR", description = "Where the PNG files go (default: RUN_DIR/report).")
+  Path out;
+
+  /** A kind of metrics file: where it may be in a run (first found wins) and how it is read. */
+  enum Source {
+    SFT("SFT loss", List.of("sl-train/train-metrics.jsonl")),
+    PM("PM loss", List.of("pm/train-metrics.jsonl")),
+    PPO("PPO metrics", List.of("rl-metrics.jsonl", "rl/rl-metrics.jsonl")),
+    LABELS("AI-feedback labels", List.of("label/comparisons.jsonl", "comparisons.jsonl"));
+
+    final String title;
+    final List<String> candidates;
+
+    Source(String title, List<String> candidates) {
+      this.title = title;
+      this.candidates = candidates;
+    }
+  }
+
+  /** One chart to write: its file name and the chart. */
+  record Planned(String fileName, org.knowm.xchart.internal.chartpart.Chart<?, ?> chart) {}
+
+  /** What was done with a source: the file read (if any), and the charts planned from it or why it was skipped. */
+  record Outcome(Source source, Optional<Path> file, List<Planned> charts, String note) {}
+
+  @Override
+  public Integer call() {
+    PrintWriter stdout = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    List<Outcome> outcomes = plan(runDir);
+    for (Outcome o : outcomes) {
+      err.printf("%-7s %-20s %s%n", o.charts().isEmpty() ? "skipped" : "found", o.source().title, o.note());
+    }
+    Path dir = out != null ? out : runDir.resolve("report");
+    for (Path written : write(outcomes, dir)) {
+      stdout.println(written);
+    }
+    return 0;
+  }
+
+  /**
+   * Reads every source of {@code runDir} and plans its charts; fails on a malformed line, when the run directory does not
+   * exist, or when no source has data.
+   */
+  static List<Outcome> plan(Path runDir) {
+    if (!Files.isDirectory(runDir)) {
+      throw new IllegalArgumentException("Run directory " + runDir + " does not exist or is not a directory");
+    }
+    List<Outcome> outcomes = new ArrayList<>();
+    for (Source s : Source.values()) {
+      outcomes.add(plan(runDir, s));
+    }
+    if (outcomes.stream().allMatch(o -> o.charts().isEmpty())) {
+      throw new IllegalArgumentException("No metrics to report in " + runDir + ": looked for "
+          + outcomes.stream().flatMap(o -> o.source().candidates.stream()).collect(Collectors.joining(", "))
+          + " (run cai sl train, pm train, label or rl train into it first)");
+    }
+    return outcomes;
+  }
+
+  /** The outcome of one source of {@code runDir}. */
+  static Outcome plan(Path runDir, Source s) {
+    Optional<Path> file = locate(runDir, s.candidates);
+    if (file.isEmpty()) {
+      return new Outcome(s, file, List.of(), "absent (" + String.join(" or ", s.candidates) + ")");
+    }
+    Path f = file.get();
+    switch (s) {
+      case SFT:
+      case PM: {
+        MetricsSeries.TrainCurve c = MetricsSeries.trainCurve(f);
+        return c.size() == 0 ? empty(s, f)
+            : new Outcome(s, file, List.of(new Planned(s == Source.SFT ? "sft-loss.png" : "pm-loss.png",
+                ReportCharts.trainLoss(s.title, c))), f + " (" + c.size() + " steps)");
+      }
+      case PPO: {
+        MetricsSeries.PpoCurves c = MetricsSeries.ppoCurves(f);
+        return c.size() == 0 ? empty(s, f)
+            : new Outcome(s, file, List.of(new Planned("ppo-score-kl.png", ReportCharts.ppoScoreKl(c)),
+                new Planned("ppo-diagnostics.png", ReportCharts.ppoDiagnostics(c))), f + " (" + c.size() + " updates)");
+      }
+      case LABELS: {
+        MetricsSeries.Labels l = MetricsSeries.labels(f);
+        return l.size() == 0 ? empty(s, f)
+            : new Outcome(s, file, List.of(new Planned("label-p-chosen.png", ReportCharts.labelHistogram(l))),
+                f + " (" + l.size() + " comparisons)");
+      }
+      default:
+        throw new IllegalStateException("unknown source " + s);
+    }
+  }
+
+  /** Writes the planned charts into {@code dir} (created when missing) and returns their paths. */
+  static List<Path> write(List<Outcome> outcomes, Path dir) {
+    try {
+      Files.createDirectories(dir);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot create the report directory " + dir + ": " + e.getMessage(), e);
+    }
+    List<Path> written = new ArrayList<>();
+    for (Outcome o : outcomes) {
+      for (Planned p : o.charts()) {
+        written.add(ReportCharts.writePng(p.chart(), dir.resolve(p.fileName())));
+      }
+    }
+    return written;
+  }
+
+  /** The first of {@code candidates} (relative to {@code runDir}) that is a regular file. */
+  static Optional<Path> locate(Path runDir, List<String> candidates) {
+    return candidates.stream().map(runDir::resolve).filter(Files::isRegularFile).findFirst();
+  }
+
+  private static Outcome empty(Source s, Path f) {
+    return new Outcome(s, Optional.of(f), List.of(), f + " has no lines");
+  }
+}
