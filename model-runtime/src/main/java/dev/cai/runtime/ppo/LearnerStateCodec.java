@@ -12,6 +12,7 @@ import dev.cai.runtime.io.Checkpoint;
 import dev.cai.runtime.io.OptimizerState;
 import dev.cai.runtime.io.TrainerState;
 import dev.cai.runtime.model.LlamaConfig;
+import dev.cai.runtime.train.Trainer;
 import dev.cai.runtime.weights.HostTensor;
 import dev.cai.runtime.weights.ModelWeights;
 import java.nio.ByteBuffer;
@@ -60,6 +61,87 @@ public final class LearnerStateCodec {
    */
   public static LearnerStateHeader encode(LearnerSnapshot s, List<SourceOffset> inputOffsets,
       BiConsumer<String, byte[]> putBlob) {
+    return encode(of(s), inputOffsets, putBlob);
+  }
+
+  /**
+   * The state to encode, read one tensor at a time: {@link PpoLearner#state()} reads it from the live learner (at
+   * most one tensor on the heap at once); {@link #of(LearnerSnapshot)} from a snapshot in memory.
+   */
+  public interface StateSource {
+    long version();
+
+    double klCoef();
+
+    long rngState();
+
+    /** Optimizer steps of {@code role} ({@code policy} or {@code critic}). */
+    long optimizerStep(String role);
+
+    Map<String, String> hyperparameters(String role);
+
+    Map<String, String> trainerAttributes(String role);
+
+    /** Every tensor of {@code role}: parts weights, heads, adam.m, adam.v in this order, names sorted in a part. */
+    void exportTensors(String role, Trainer.StateVisitor visitor);
+  }
+
+  /** A snapshot in memory as a {@link StateSource}. */
+  public static StateSource of(LearnerSnapshot s) {
+    return new StateSource() {
+      @Override
+      public long version() {
+        return s.version();
+      }
+
+      @Override
+      public double klCoef() {
+        return s.klCoef();
+      }
+
+      @Override
+      public long rngState() {
+        return s.rngState();
+      }
+
+      private Checkpoint c(String role) {
+        return role.equals("policy") ? s.policy() : s.critic();
+      }
+
+      @Override
+      public long optimizerStep(String role) {
+        return c(role).optimizer().orElseThrow().step();
+      }
+
+      @Override
+      public Map<String, String> hyperparameters(String role) {
+        return c(role).optimizer().orElseThrow().hyperparameters();
+      }
+
+      @Override
+      public Map<String, String> trainerAttributes(String role) {
+        return c(role).trainerState().map(TrainerState::extra).orElse(Map.of());
+      }
+
+      @Override
+      public void exportTensors(String role, Trainer.StateVisitor visitor) {
+        Checkpoint c = c(role);
+        OptimizerState o = c.optimizer().orElseThrow();
+        sorted(c.model().tensors()).forEach(t -> visitor.visit("weights", t));
+        sorted(c.heads()).forEach(t -> visitor.visit("heads", t));
+        sorted(o.firstMoments()).forEach(t -> visitor.visit("adam.m", t));
+        sorted(o.secondMoments()).forEach(t -> visitor.visit("adam.v", t));
+      }
+    };
+  }
+
+  private static List<HostTensor> sorted(Map<String, HostTensor> tensors) {
+    return tensors.values().stream().sorted((a, b) -> a.name().compareTo(b.name())).toList();
+  }
+
+  /** Writes every tensor of {@code s} as a blob through {@code putBlob}, one at a time, and returns the header. */
+  public static LearnerStateHeader encode(StateSource s, List<SourceOffset> inputOffsets,
+      BiConsumer<String, byte[]> putBlob) {
     LearnerStateHeader.Builder h = LearnerStateHeader.newBuilder()
         .setStep(s.version())
         .setPolicyVersion(s.version())
@@ -70,15 +152,10 @@ public final class LearnerStateCodec {
         .setCommittedAtMs(System.currentTimeMillis())
         .addAllInputOffsets(inputOffsets);
     for (String role : List.of("policy", "critic")) {
-      Checkpoint c = role.equals("policy") ? s.policy() : s.critic();
-      OptimizerState o = c.optimizer().orElseThrow();
-      put(putBlob, h, s.version(), role + "/weights/", c.model().tensors());
-      put(putBlob, h, s.version(), role + "/heads/", c.heads());
-      put(putBlob, h, s.version(), role + "/adam.m/", o.firstMoments());
-      put(putBlob, h, s.version(), role + "/adam.v/", o.secondMoments());
-      h.putAttributes(role + ".optimizer_step", Long.toString(o.step()));
-      o.hyperparameters().forEach((k, v) -> h.putAttributes(role + ".adam." + k, v));
-      c.trainerState().ifPresent(t -> t.extra().forEach((k, v) -> h.putAttributes(role + ".trainer." + k, v)));
+      s.exportTensors(role, (part, t) -> put(putBlob, h, s.version(), role + "/" + part + "/", t));
+      h.putAttributes(role + ".optimizer_step", Long.toString(s.optimizerStep(role)));
+      s.hyperparameters(role).forEach((k, v) -> h.putAttributes(role + ".adam." + k, v));
+      s.trainerAttributes(role).forEach((k, v) -> h.putAttributes(role + ".trainer." + k, v));
     }
     return h.build();
   }
@@ -94,24 +171,22 @@ public final class LearnerStateCodec {
   }
 
   private static void put(BiConsumer<String, byte[]> out, LearnerStateHeader.Builder h, long version, String prefix,
-      Map<String, HostTensor> tensors) {
-    tensors.values().stream().sorted((a, b) -> a.name().compareTo(b.name())).forEach(t -> {
-      String name = prefix + t.name();
-      byte[] data = floatBytes(t.data());
-      PolicyWeightsChunk chunk = PolicyWeightsChunk.newBuilder()
-          .setVersion(version)
-          .setTensorName(name)
-          .addAllShape(Arrays.stream(t.shape()).boxed().toList())
-          .setDtype(DType.FLOAT32)
-          .setData(UnsafeByteOperations.unsafeWrap(data)) // data is ours and never changes: no copy
-          .setChunkIndex(0)
-          .setChunkCount(1)
-          .setTensorSha256(sha256(data))
-          .build();
-      String key = name + "@" + chunk.getTensorSha256();
-      out.accept(key, Codecs.POLICY_WEIGHTS_CHUNK.encode(chunk));
-      h.addTensorNames(key);
-    });
+      HostTensor t) {
+    String name = prefix + t.name();
+    byte[] data = floatBytes(t.data());
+    PolicyWeightsChunk chunk = PolicyWeightsChunk.newBuilder()
+        .setVersion(version)
+        .setTensorName(name)
+        .addAllShape(Arrays.stream(t.shape()).boxed().toList())
+        .setDtype(DType.FLOAT32)
+        .setData(UnsafeByteOperations.unsafeWrap(data)) // data is ours and never changes: no copy
+        .setChunkIndex(0)
+        .setChunkCount(1)
+        .setTensorSha256(sha256(data))
+        .build();
+    String key = name + "@" + chunk.getTensorSha256();
+    out.accept(key, Codecs.POLICY_WEIGHTS_CHUNK.encode(chunk));
+    h.addTensorNames(key);
   }
 
   /**

@@ -411,6 +411,54 @@ public final class PpoLearner implements AutoCloseable {
     return new LearnerSnapshot(version, kl.klCoef(), rng.state(), p, c);
   }
 
+  /**
+   * The learner's live state for {@link LearnerStateCodec#encode(LearnerStateCodec.StateSource, List,
+   * java.util.function.BiConsumer)}: tensors are copied to the heap one at a time as the encoder asks for them, so a
+   * commit never holds the whole state (3.2 GB for a 135M policy and critic) in memory. Use it between updates.
+   */
+  public LearnerStateCodec.StateSource state() {
+    return new LearnerStateCodec.StateSource() {
+      @Override
+      public long version() {
+        return version;
+      }
+
+      @Override
+      public double klCoef() {
+        return kl.klCoef();
+      }
+
+      @Override
+      public long rngState() {
+        return rng.state();
+      }
+
+      private Trainer t(String role) {
+        return role.equals("policy") ? policyTrainer : criticTrainer;
+      }
+
+      @Override
+      public long optimizerStep(String role) {
+        return t(role).step();
+      }
+
+      @Override
+      public Map<String, String> hyperparameters(String role) {
+        return t(role).optimizerHyperparameters();
+      }
+
+      @Override
+      public Map<String, String> trainerAttributes(String role) {
+        return t(role).stateAttributes(Map.of("kind", "ppo-" + role));
+      }
+
+      @Override
+      public void exportTensors(String role, Trainer.StateVisitor visitor) {
+        t(role).exportState(visitor);
+      }
+    };
+  }
+
   /** Replaces this learner's whole state with {@code s} (built from the same base model shapes). */
   public void restore(LearnerSnapshot s) {
     policyTrainer.restore(s.policy());

@@ -9,6 +9,7 @@ import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -134,6 +135,25 @@ public final class AdamW implements AutoCloseable {
 
   // ---------------------------------------------------------------------------------------------
   // Checkpoints
+
+  /** Names of the parameters that have moments, sorted. */
+  public List<String> momentNames() {
+    return firstMoments.keySet().stream().sorted().toList();
+  }
+
+  /** A host copy of one moment: the first ({@code m}) or the second ({@code v}) of parameter {@code name}. */
+  public HostTensor moment(String name, boolean first) {
+    NDArray a = (first ? firstMoments : secondMoments).get(name);
+    if (a == null) {
+      throw new IllegalArgumentException("No moment for parameter '" + name + "'");
+    }
+    return new HostTensor(name, a.getShape().getShape(), a.toFloatArray());
+  }
+
+  /** The settings as recorded in checkpoints. */
+  public Map<String, String> hyperparameters() {
+    return settings.asMetadata();
+  }
 
   /** A host copy of the step and every moment. */
   public OptimizerState exportState() {

@@ -292,6 +292,43 @@ public final class Trainer implements AutoCloseable {
       Optional<Path> tokenizerJson) {
     Map<String, HostTensor> headTensors = new LinkedHashMap<>();
     heads.forEach(h -> headTensors.putAll(h.export()));
+    Map<String, String> all = stateAttributes(extra);
+    return new Checkpoint(model.exportWeights("trainer step " + step()), headTensors,
+        Optional.of(optimizer.exportState()),
+        Optional.of(new TrainerState(step(), examplesSeen, rngState, all)), tokenizerJson);
+  }
+
+  /**
+   * Visits host copies of the whole trained state one tensor at a time, so that at most one tensor is copied to the
+   * heap at once: by part ({@code weights}, {@code heads}, {@code adam.m}, {@code adam.v}), names sorted within a
+   * part. The parts and names are those of {@link #checkpoint} (its model tensors, heads and optimizer moments).
+   */
+  public void exportState(StateVisitor visitor) {
+    Map<String, NDArray> headParams = new LinkedHashMap<>();
+    heads.forEach(h -> headParams.putAll(h.namedParameters()));
+    for (String name : model.namedParameters().keySet().stream().sorted().toList()) {
+      visitor.visit("weights", host(name, model.namedParameters().get(name)));
+    }
+    for (String name : headParams.keySet().stream().sorted().toList()) {
+      visitor.visit("heads", host(name, headParams.get(name)));
+    }
+    List<String> moments = optimizer.momentNames();
+    for (String name : moments) {
+      visitor.visit("adam.m", optimizer.moment(name, true));
+    }
+    for (String name : moments) {
+      visitor.visit("adam.v", optimizer.moment(name, false));
+    }
+  }
+
+  /** Receives one state tensor of {@link #exportState}. */
+  @FunctionalInterface
+  public interface StateVisitor {
+    void visit(String part, HostTensor tensor);
+  }
+
+  /** {@code extra} plus the schedule and clipping settings, as {@link #checkpoint} records them in its trainer state. */
+  public Map<String, String> stateAttributes(Map<String, String> extra) {
     Map<String, String> all = new HashMap<>(extra);
     LinearWarmupDecay s = settings.schedule();
     all.put("schedule.peak_lr", Double.toString(s.peakLr()));
@@ -299,9 +336,16 @@ public final class Trainer implements AutoCloseable {
     all.put("schedule.total_steps", Long.toString(s.totalSteps()));
     all.put("schedule.final_fraction", Double.toString(s.finalFraction()));
     all.put("max_grad_norm", Double.toString(settings.maxGradNorm()));
-    return new Checkpoint(model.exportWeights("trainer step " + step()), headTensors,
-        Optional.of(optimizer.exportState()),
-        Optional.of(new TrainerState(step(), examplesSeen, rngState, all)), tokenizerJson);
+    return all;
+  }
+
+  /** The optimizer's hyperparameters as {@link #checkpoint} records them. */
+  public Map<String, String> optimizerHyperparameters() {
+    return optimizer.hyperparameters();
+  }
+
+  private static HostTensor host(String name, NDArray a) {
+    return new HostTensor(name, a.getShape().getShape(), a.toFloatArray());
   }
 
   /** Loads weights, heads and optimizer state (fresh if the checkpoint has none) from {@code c} into this trainer's arrays. */

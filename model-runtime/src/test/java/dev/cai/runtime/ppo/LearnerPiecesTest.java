@@ -130,6 +130,23 @@ class LearnerPiecesTest {
     assertEquals(4, s.policy().optimizer().orElseThrow().step()); // 4 epochs of one minibatch
   }
 
+  @Test
+  void shouldEncodeTheLiveStateExactlyLikeItsSnapshot() {
+    ModelWeights base = TinyRlLoop.base();
+    try (PpoLearner l = PpoLearner.create(base, base, Map.of(), DeviceSetting.CPU, PpoSettings.defaults(), 1)) {
+      l.update(List.of(rollout("a", new int[] {5}, new int[] {6, 1}, 0)));
+      Map<String, byte[]> fromSnapshot = new java.util.LinkedHashMap<>();
+      Map<String, byte[]> live = new java.util.LinkedHashMap<>();
+      LearnerStateHeader a = LearnerStateCodec.encode(l.snapshot(), List.of(), fromSnapshot::put);
+      LearnerStateHeader b = LearnerStateCodec.encode(l.state(), List.of(), live::put);
+      assertEquals(a.getTensorNamesList(), b.getTensorNamesList());
+      assertEquals(a.getAttributesMap(), b.getAttributesMap());
+      assertEquals(fromSnapshot.keySet(), live.keySet());
+      fromSnapshot.forEach((k, v) -> assertArrayEquals(v, live.get(k), k));
+      assertTrue(a.getTensorNamesCount() > 20 && a.getTensorNamesList().stream().anyMatch(n -> n.startsWith("critic/adam.v/")));
+    }
+  }
+
   private static void assertMessage(LearnerStateHeader h, Map<String, byte[]> values, String expected) {
     ModelWeights base = TinyRlLoop.base();
     IllegalStateException x = assertThrows(IllegalStateException.class,
