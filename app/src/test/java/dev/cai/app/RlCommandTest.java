@@ -67,7 +67,7 @@ class RlCommandTest {
     Result r = cai("rl", "train", "--help");
     assertEquals(0, r.code());
     for (String option : List.of("--sl-checkpoint", "--pm", "--prompts", "--out", "--updates", "--device",
-        "--max-staleness", "--critic-init")) {
+        "--max-staleness", "--critic-init", "--follow", "--http")) {
       assertTrue(r.out().contains(option), option);
     }
   }
@@ -89,6 +89,11 @@ class RlCommandTest {
     Result usage = cai("rl", "train", "--pm", pm.toString());
     assertEquals(2, usage.code());
     assertTrue(usage.err().contains("needs --sl-checkpoint, --pm, --prompts and --out"), usage.err());
+
+    Result httpAlone = cai("rl", "train", "--sl-checkpoint", policy.toString(), "--pm", pm.toString(),
+        "--prompts", prompts.toString(), "--out", dir.resolve("run-http").toString(), "--http");
+    assertEquals(2, httpAlone.code());
+    assertTrue(httpAlone.err().contains("--http needs --follow"), httpAlone.err());
   }
 
   @Test
