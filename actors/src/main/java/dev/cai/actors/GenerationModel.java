@@ -1,9 +1,7 @@
 package dev.cai.actors;
 
-import dev.cai.runtime.generate.GeneratedSequence;
-import dev.cai.runtime.generate.GenerationResult;
+import dev.cai.runtime.constitution.Transcript;
 import dev.cai.runtime.generate.GenerationSettings;
-import dev.cai.runtime.generate.Generator;
 import dev.cai.runtime.model.LlamaModel;
 import dev.cai.runtime.tokenizer.ChatTemplate;
 import dev.cai.runtime.tokenizer.TextTokenizer;
@@ -14,24 +12,17 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A causal LM served for generation by a {@link ModelActor}: renders each conversation with the model's
- * chat template, runs requests with equal sampling settings as one batched generate call, and rejects a
- * request whose prompt plus {@code maxNewTokens} does not fit the model's context (alone, not its batch).
+ * A causal LM served for generation by a {@link ModelActor}: requests with equal sampling settings (seeds aside) run
+ * as one batched {@link PolicyModel#generate} call, which renders each conversation with the model's chat template
+ * and rejects a request whose prompt plus {@code maxNewTokens} does not fit the model's context (alone, not its
+ * batch). A reply "ended" when it reached EOS or, for transcript-format models, the next turn.
  */
 public final class GenerationModel implements BatchModel<GenerateRequest, Completion> {
-  private final LlamaModel model;
-  private final TextTokenizer tokenizer;
-  private final ChatTemplate template;
-  private final String id;
-  private final Generator generator;
+  private final PolicyModel policy;
 
   /** Takes ownership of {@code model} and {@code tokenizer}: {@link #close()} closes both. */
   public GenerationModel(LlamaModel model, TextTokenizer tokenizer, ChatTemplate template, String id) {
-    this.model = model;
-    this.tokenizer = tokenizer;
-    this.template = template;
-    this.id = id;
-    this.generator = new Generator(model);
+    this.policy = new PolicyModel(model, tokenizer, template, id);
   }
 
   @Override
@@ -43,67 +34,25 @@ public final class GenerationModel implements BatchModel<GenerateRequest, Comple
       groups.computeIfAbsent(batch.get(i).settings().withSeed(0), k -> new ArrayList<>()).add(i);
     }
     for (Map.Entry<GenerationSettings, List<Integer>> g : groups.entrySet()) {
-      GenerationSettings settings = withEndOfTurn(g.getKey());
-      List<GenerateRequest> members = g.getValue().stream().map(batch::get).toList();
-      List<Outcome<Completion>> results = BatchModel.serveAccepted(members, r -> tokenize(r, settings),
-          prompts -> generate(prompts, settings));
-      for (int k = 0; k < members.size(); k++) {
-        out.set(g.getValue().get(k), results.get(k));
+      List<Transcript> conversations = g.getValue().stream().map(i -> batch.get(i).conversation()).toList();
+      long[] seeds = g.getValue().stream().mapToLong(i -> batch.get(i).settings().seed()).toArray();
+      List<Outcome<PolicySample>> samples = policy.generate(conversations, seeds, g.getKey());
+      for (int k = 0; k < samples.size(); k++) {
+        Outcome<PolicySample> o = samples.get(k);
+        out.set(g.getValue().get(k), o.isOk() ? Outcome.ok(new Completion(o.value().text(), o.value().promptIds().length,
+            o.value().responseIds().length, o.value().endedWithEos())) : Outcome.failed(o.error()));
       }
     }
     return out;
-  }
-
-  /** A prompt's token ids and its request seed. */
-  private record Prompt(int[] ids, long seed) {}
-
-  private Outcome<Prompt> tokenize(GenerateRequest r, GenerationSettings settings) {
-    int[] ids = tokenizer.encode(template.render(r.conversation().messages(), true));
-    if (ids.length == 0) {
-      return Outcome.failed("the prompt is empty");
-    }
-    if (ids.length + settings.maxNewTokens() > model.maxSequenceLength()) {
-      return Outcome.failed("prompt has " + ids.length + " tokens; with max-new-tokens " + settings.maxNewTokens()
-          + " that exceeds the model context of " + model.maxSequenceLength());
-    }
-    return Outcome.ok(new Prompt(ids, r.settings().seed()));
-  }
-
-  private List<Completion> generate(List<Prompt> prompts, GenerationSettings settings) {
-    long[] seeds = prompts.stream().mapToLong(Prompt::seed).toArray();
-    GenerationResult result = generator.generate(prompts.stream().map(Prompt::ids).toList(), seeds, settings,
-        ids -> tokenizer.decode(ids, false));
-    List<Completion> out = new ArrayList<>();
-    for (int k = 0; k < prompts.size(); k++) {
-      GeneratedSequence s = result.sequences().get(k);
-      String text = tokenizer.decode(s.tokens(), true);
-      if (s.text() != null && s.text().length() < text.length()) {
-        text = s.text(); // cut before a stop string
-      }
-      out.add(new Completion(text.strip(), prompts.get(k).ids().length, s.tokens().length, s.endedWithEos()));
-    }
-    return out;
-  }
-
-  /** Transcript-format models have no end-of-turn token: stop at the next "\n\nHuman:". */
-  private GenerationSettings withEndOfTurn(GenerationSettings s) {
-    if (template.format() == ChatTemplate.Format.TRANSCRIPT && !s.stopStrings().contains(template.endOfTurn())) {
-      List<String> stops = new ArrayList<>(s.stopStrings());
-      stops.add(template.endOfTurn());
-      return s.withStopStrings(stops);
-    }
-    return s;
   }
 
   @Override
   public String id() {
-    return id;
+    return policy.id();
   }
 
   @Override
   public void close() {
-    // the generator holds no native memory; the model's NDManager owns the weights
-    model.close();
-    tokenizer.close();
+    policy.close();
   }
 }

@@ -46,30 +46,28 @@ public final class PolicyModel implements AutoCloseable {
       throw new IllegalArgumentException(conversations.size() + " conversations but " + seeds.length + " seeds");
     }
     GenerationSettings s = withEndOfTurn(settings);
-    List<BatchModel.Outcome<PolicySample>> out = new ArrayList<>();
-    List<Integer> accepted = new ArrayList<>();
-    List<int[]> prompts = new ArrayList<>();
-    for (int i = 0; i < conversations.size(); i++) {
+    List<Integer> requests = java.util.stream.IntStream.range(0, seeds.length).boxed().toList();
+    return BatchModel.serveAccepted(requests, i -> {
       BatchModel.Outcome<int[]> ids = tokenize(conversations.get(i), s);
-      out.add(ids.isOk() ? null : BatchModel.Outcome.failed(ids.error()));
-      if (ids.isOk()) {
-        accepted.add(i);
-        prompts.add(ids.value());
-      }
-    }
-    if (prompts.isEmpty()) {
-      return out;
-    }
-    long[] acceptedSeeds = accepted.stream().mapToLong(i -> seeds[i]).toArray();
-    GenerationResult result = generator.generate(prompts, acceptedSeeds, s, ids -> tokenizer.decode(ids, false));
+      return ids.isOk() ? BatchModel.Outcome.ok(new Prompt(ids.value(), seeds[i])) : BatchModel.Outcome.failed(ids.error());
+    }, prompts -> sample(prompts, s));
+  }
+
+  /** A prompt's token ids and its seed. */
+  private record Prompt(int[] ids, long seed) {}
+
+  private List<PolicySample> sample(List<Prompt> prompts, GenerationSettings s) {
+    GenerationResult result = generator.generate(prompts.stream().map(Prompt::ids).toList(),
+        prompts.stream().mapToLong(Prompt::seed).toArray(), s, ids -> tokenizer.decode(ids, false));
+    List<PolicySample> out = new ArrayList<>();
     for (int k = 0; k < prompts.size(); k++) {
       GeneratedSequence seq = result.sequences().get(k);
       String text = tokenizer.decode(seq.tokens(), true);
       if (seq.text() != null && seq.text().length() < text.length()) {
         text = seq.text(); // cut before a stop string
       }
-      out.set(accepted.get(k), BatchModel.Outcome.ok(new PolicySample(prompts.get(k), seq.tokens(), seq.logProbs(),
-          seq.finishReason() != FinishReason.LENGTH, text.strip())));
+      out.add(new PolicySample(prompts.get(k).ids(), seq.tokens(), seq.logProbs(),
+          seq.finishReason() != FinishReason.LENGTH, text.strip()));
     }
     return out;
   }

@@ -126,12 +126,14 @@ public final class RolloutGraph {
       Models models, Settings settings) {
     long[] lines = new long[sources.size()];
     long firstPass = Long.MAX_VALUE;
+    boolean empty = true;
     for (int i = 0; i < sources.size(); i++) {
-      lines[i] = Math.max(1, lineCount(sources.get(i)));
+      Scan scan = scan(sources.get(i));
+      empty &= scan.prompts() == 0;
+      lines[i] = Math.max(1, scan.lines());
       firstPass = Math.min(firstPass, store.resumeOffset(sources.get(i).id()) / lines[i]);
     }
     long startPass = firstPass == Long.MAX_VALUE ? 0 : firstPass;
-    boolean empty = sources.stream().allMatch(ps -> PromptReader.readAll(ps.file(), ps.helpful()).isEmpty());
     // cycling files without a single prompt would loop for ever without producing a batch
     long endPass = settings.passes() == 0 && !empty ? Long.MAX_VALUE : Math.max(settings.passes(), 1);
     Source<Sourced, NotUsed> prompts = Source.fromIterator(() -> java.util.stream.LongStream.range(startPass, endPass).iterator())
@@ -162,13 +164,17 @@ public final class RolloutGraph {
             pass == 0 ? p : p.toBuilder().setId(p.getId() + "#" + pass).build(), true));
   }
 
-  /** Lines of a prompt file (the offset base of later passes). */
-  private static long lineCount(PromptSource ps) {
+  /** Lines of a prompt file (the offset base of later passes) and how many of them are prompts. */
+  private record Scan(long lines, long prompts) {}
+
+  /** One read of a prompt file (validating every line) at the start of a run. */
+  private static Scan scan(PromptSource ps) {
     try (PromptReader r = PromptReader.open(ps.file(), 0, ps.helpful())) {
-      while (r.hasNext()) {
+      long prompts = 0;
+      for (; r.hasNext(); prompts++) {
         r.next();
       }
-      return r.line();
+      return new Scan(r.line(), prompts);
     }
   }
 

@@ -256,9 +256,8 @@ class RlJobTest {
       assertEquals(15, r2.size());
       assertTrue(r2.get(6).getPromptId().endsWith("#1") && r2.get(12).getPromptId().endsWith("#2"), r2.get(12).getPromptId());
       assertEquals(15, store.resumeOffset(new PromptSource(six, false).id()), "global offset = pass x lines + line");
-      assertTrue(!java.util.Arrays.equals(r2.get(0).getResponseTokenIdsList().stream().mapToInt(Integer::intValue).toArray(),
-          r2.get(6).getResponseTokenIdsList().stream().mapToInt(Integer::intValue).toArray())
-          || r2.get(0).getPolicyVersion() != r2.get(6).getPolicyVersion(), "a later pass samples anew");
+      assertTrue(r2.get(6).getPolicyVersion() > r2.get(0).getPolicyVersion(),
+          "the second pass is sampled anew by a later policy: " + r2.get(6).getPolicyVersion());
     }
   }
 }

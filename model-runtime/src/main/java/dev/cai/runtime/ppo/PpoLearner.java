@@ -298,7 +298,7 @@ public final class PpoLearner implements AutoCloseable {
         }
         PpoBatch b = PpoBatch.of(kept, idx, padId);
         try (NDManager scratch = policy.manager().newSubManager()) {
-          b.scatter(policyLogprobs(scratch, b).toFloatArray(), logprobs);
+          b.scatter(policyForward(scratch, b).logprobs().toFloatArray(), logprobs);
         }
         try (NDManager scratch = critic.manager().newSubManager()) {
           b.scatter(criticValues(scratch, b).toFloatArray(), values);
@@ -308,18 +308,16 @@ public final class PpoLearner implements AutoCloseable {
     });
   }
 
-  /** log_softmax(logits / T)[token] of every target of {@code b} [n], and the tempered logits [n, V]. */
-  private NDArray[] policyForward(NDManager scratch, PpoBatch b) {
+  /** log_softmax(logits / T)[token] of every target of a batch [n], and the tempered logits [n, V]. */
+  private record PolicyForward(NDArray logprobs, NDArray logits) {}
+
+  private PolicyForward policyForward(NDManager scratch, PpoBatch b) {
     NDArray hidden = policy.forwardHidden(b.tokens().inputIds(scratch), b.tokens().attentionMask(scratch));
     NDArray rows = CausalLmLoss.selectRows(hidden, b.targets());
     NDArray logits = policy.logits(rows).mul(scratch.create((float) (1.0 / settings.temperature())));
     NDArray ids = scratch.create(b.targets().ids()).reshape(b.targets().count(), 1);
     NDArray logp = logits.logSoftmax(-1).gather(ids, 1).squeeze(1);
-    return new NDArray[] {logp, logits};
-  }
-
-  private NDArray policyLogprobs(NDManager scratch, PpoBatch b) {
-    return policyForward(scratch, b)[0];
+    return new PolicyForward(logp, logits);
   }
 
   private NDArray criticValues(NDManager scratch, PpoBatch b) {
@@ -344,34 +342,41 @@ public final class PpoLearner implements AutoCloseable {
 
   /** Σ_t over the micro-batch of the clipped surrogate minus entCoef·H_t (Trainer divides by the minibatch's tokens). */
   private Trainer.MicroBatchLoss<Micro> policyLoss(Diagnostics d) {
-    return new Trainer.MicroBatchLoss<>() {
-      @Override
-      public double weight(Micro m) {
-        return m.batch().targets().count();
-      }
-
-      @Override
-      public NDArray lossSum(NDManager scratch, Micro m) {
-        int n = m.batch().targets().count();
-        NDArray[] f = policyForward(scratch, m.batch());
-        NDArray ones = scratch.ones(new ai.djl.ndarray.types.Shape(n));
-        PpoLosses.PolicyLoss pl = PpoLosses.policy(f[0], scratch.create(m.oldLogprobs()), scratch.create(m.advantages()),
-            ones, settings.clipRange());
-        NDArray entropy = PpoLosses.entropy(f[1], ones);
-        d.policyTokens += n;
-        d.approxKl += pl.approxKl().getFloat() * n;
-        d.clipped += pl.clipFraction().getFloat() * n;
-        d.entropy += entropy.getFloat() * n;
-        d.policyLoss += pl.loss().getFloat() * n;
-        NDArray mean = settings.entCoef() == 0 ? pl.loss()
-            : pl.loss().sub(entropy.mul(scratch.create((float) settings.entCoef())));
-        return mean.mul(scratch.create((float) n)); // constants as arrays of scratch (see MicroBatchLoss)
-      }
-    };
+    return tokenWeighted((scratch, m) -> {
+      int n = m.batch().targets().count();
+      PolicyForward f = policyForward(scratch, m.batch());
+      NDArray ones = scratch.ones(new ai.djl.ndarray.types.Shape(n));
+      PpoLosses.PolicyLoss pl = PpoLosses.policy(f.logprobs(), scratch.create(m.oldLogprobs()),
+          scratch.create(m.advantages()), ones, settings.clipRange());
+      NDArray entropy = PpoLosses.entropy(f.logits(), ones);
+      d.policyTokens += n;
+      d.approxKl += pl.approxKl().getFloat() * n;
+      d.clipped += pl.clipFraction().getFloat() * n;
+      d.entropy += entropy.getFloat() * n;
+      d.policyLoss += pl.loss().getFloat() * n;
+      NDArray mean = settings.entCoef() == 0 ? pl.loss()
+          : pl.loss().sub(entropy.mul(scratch.create((float) settings.entCoef())));
+      return mean.mul(scratch.create((float) n)); // constants as arrays of scratch (see MicroBatchLoss)
+    });
   }
 
   /** Σ_t over the micro-batch of vfCoef · the clipped value loss. */
   private Trainer.MicroBatchLoss<Micro> valueLoss(Diagnostics d) {
+    return tokenWeighted((scratch, m) -> {
+      int n = m.batch().targets().count();
+      NDArray v = criticValues(scratch, m.batch());
+      PpoLosses.ValueLoss vl = PpoLosses.value(v, scratch.create(m.oldValues()), scratch.create(m.returns()),
+          scratch.ones(new ai.djl.ndarray.types.Shape(n)), settings.clipRangeValue());
+      d.valueTokens += n;
+      d.valueLoss += vl.loss().getFloat() * n;
+      d.valueClipped += vl.clipFraction().getFloat() * n;
+      return vl.loss().mul(scratch.create((float) (settings.vfCoef() * n)));
+    });
+  }
+
+  /** A loss summed over a micro-batch's response tokens, weighted by their count (the minibatch mean per token). */
+  private static Trainer.MicroBatchLoss<Micro> tokenWeighted(
+      java.util.function.BiFunction<NDManager, Micro, NDArray> lossSum) {
     return new Trainer.MicroBatchLoss<>() {
       @Override
       public double weight(Micro m) {
@@ -380,14 +385,7 @@ public final class PpoLearner implements AutoCloseable {
 
       @Override
       public NDArray lossSum(NDManager scratch, Micro m) {
-        int n = m.batch().targets().count();
-        NDArray v = criticValues(scratch, m.batch());
-        PpoLosses.ValueLoss vl = PpoLosses.value(v, scratch.create(m.oldValues()), scratch.create(m.returns()),
-            scratch.ones(new ai.djl.ndarray.types.Shape(n)), settings.clipRangeValue());
-        d.valueTokens += n;
-        d.valueLoss += vl.loss().getFloat() * n;
-        d.valueClipped += vl.clipFraction().getFloat() * n;
-        return vl.loss().mul(scratch.create((float) (settings.vfCoef() * n)));
+        return lossSum.apply(scratch, m);
       }
     };
   }

@@ -64,7 +64,6 @@ class PpoLearnerTest {
     try (TinyRlLoop loop = new TinyRlLoop(base, learner(base, s, 1), 16, 8, r -> TinyRlLoop.share(r, TARGET))) {
       List<RolloutSample> rollouts = loop.rollouts(0, 0);
       UpdateStats u = loop.learner.update(rollouts);
-      System.out.println(u);
       assertEquals(0.0, u.clipFraction());
       assertTrue(u.approxKl() < 1e-10, "approx KL " + u.approxKl());
       assertTrue(Math.abs(u.kl()) < 1e-4, "KL to the reference at version 0: " + u.kl());
