@@ -59,6 +59,8 @@ public final class ModelActor<Q, R> extends AbstractBehavior<ModelActor.Command<
   private final TimerScheduler<Command<Q, R>> timers;
   private final Executor blocking;
   private final ArrayDeque<Submit<Q, R>> queue = new ArrayDeque<>();
+  private final ArrayDeque<Long> queuedAt = new ArrayDeque<>(); // System.nanoTime() of each queued request
+  private final ModelMeters meters;
   private BatchModel<Q, R> model;
   private boolean running;
 
@@ -83,6 +85,7 @@ public final class ModelActor<Q, R> extends AbstractBehavior<ModelActor.Command<
     this.loader = loader;
     this.settings = settings;
     this.timers = timers;
+    this.meters = ModelMeters.of(name);
     this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(DISPATCHER));
     ctx.pipeToSelf(CompletableFuture.supplyAsync(loader, blocking),
         (m, err) -> err == null ? new Loaded<>(m) : new LoadFailed<>(err));
@@ -109,6 +112,8 @@ public final class ModelActor<Q, R> extends AbstractBehavior<ModelActor.Command<
       return this;
     }
     queue.add(submit);
+    queuedAt.add(System.nanoTime());
+    meters.queued(1);
     dispatchOrWait();
     return this;
   }
@@ -155,7 +160,7 @@ public final class ModelActor<Q, R> extends AbstractBehavior<ModelActor.Command<
 
   private Behavior<Command<Q, R>> onStop() {
     fail(new ArrayList<>(queue), name + " model stopped before serving the request");
-    queue.clear();
+    clearQueue();
     if (model != null) {
       model.close();
       model = null;
@@ -177,14 +182,30 @@ public final class ModelActor<Q, R> extends AbstractBehavior<ModelActor.Command<
   private void dispatch() {
     timers.cancel("flush");
     List<Submit<Q, R>> batch = new ArrayList<>();
+    long now = System.nanoTime();
+    long[] waits = new long[Math.min(queue.size(), settings.maxBatchSize())];
     while (!queue.isEmpty() && batch.size() < settings.maxBatchSize()) {
       batch.add(queue.poll());
+      waits[batch.size() - 1] = now - queuedAt.poll();
     }
+    meters.queued(-batch.size());
+    meters.batchStarted(batch.size(), waits);
     List<Q> requests = batch.stream().map(Submit::request).toList();
     BatchModel<Q, R> m = model;
     running = true;
-    getContext().pipeToSelf(CompletableFuture.supplyAsync(() -> runBatch(m, requests), blocking),
+    getContext().pipeToSelf(CompletableFuture.supplyAsync(() -> {
+      long start = System.nanoTime();
+      List<BatchModel.Outcome<R>> results = runBatch(m, requests);
+      meters.forward(System.nanoTime() - start);
+      return results;
+    }, blocking),
         (results, err) -> err == null ? new BatchDone<>(batch, results) : new BatchFailed<>(batch, unwrap(err)));
+  }
+
+  private void clearQueue() {
+    meters.queued(-queue.size());
+    queue.clear();
+    queuedAt.clear();
   }
 
   private static <Q, R> List<BatchModel.Outcome<R>> runBatch(BatchModel<Q, R> m, List<Q> requests) {
@@ -203,7 +224,7 @@ public final class ModelActor<Q, R> extends AbstractBehavior<ModelActor.Command<
     String message = id + " " + what + (cause == null ? "" : ": " + describe(cause));
     fail(batch, message);
     fail(new ArrayList<>(queue), message + " (request was queued; the model restarts)");
-    queue.clear();
+    clearQueue();
     return new ModelFailure(message, cause);
   }
 

@@ -264,7 +264,14 @@ public final class PolicyActor extends AbstractBehavior<PolicyActor.Command> {
           reject(g, name + " serves policy version " + version + " but the request requires version "
               + g.requiredVersion() + ": versions only go up, so the rollout schedule is broken");
         } else {
-          start(g, () -> model.generate(g.conversations(), g.seeds(), settings.sampling()));
+          ModelMeters meters = ModelMeters.of(name);
+          meters.batchStarted(g.conversations().size(), new long[0]);
+          start(g, () -> {
+            long t0 = System.nanoTime();
+            Object samples = model.generate(g.conversations(), g.seeds(), settings.sampling());
+            meters.forward(System.nanoTime() - t0);
+            return samples;
+          });
         }
       } else if (job instanceof UpdateWeights u) {
         if (u.version() < version) {

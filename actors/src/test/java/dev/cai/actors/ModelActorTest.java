@@ -82,6 +82,39 @@ class ModelActorTest {
   }
 
   @Test
+  void shouldMeterBatchSizesQueueLengthQueueWaitAndForwardTime() throws Exception {
+    io.micrometer.core.instrument.simple.SimpleMeterRegistry registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+    io.micrometer.core.instrument.Metrics.addRegistry(registry);
+    try {
+      String role = "metered-" + System.nanoTime();
+      CountDownLatch gate = new CountDownLatch(1);
+      FakeModel model = new FakeModel(gate, new AtomicInteger());
+      ActorRef<ModelActor.Command<String, String>> actor = testKit.spawn(ModelActor.create(role, () -> model, SETTINGS));
+      TestProbe<StatusReply<String>> p = testKit.createTestProbe();
+      for (int i = 0; i < 10; i++) {
+        actor.tell(new ModelActor.Submit<>("req" + i, p.getRef()));
+      }
+      ModelMeters meters = ModelMeters.of(role);
+      p.awaitAssert(() -> {
+        assertEquals(6, meters.queueLength(), "4 in the first (blocked) batch, 6 waiting");
+        return null;
+      });
+      Thread.sleep(30); // the first batch is held on the model for at least this long
+      gate.countDown();
+      p.receiveSeveralMessages(10);
+      assertEquals(0, meters.queueLength());
+      assertEquals(model.batchSizes.size(), meters.batches());
+      assertEquals(10.0 / model.batchSizes.size(), meters.meanBatchSize(), 1e-9);
+      assertEquals(10, registry.get(ModelMeters.QUEUE_WAIT).tag("model", role).timer().count(), "one wait per request");
+      assertEquals(model.batchSizes.size(), registry.get(ModelMeters.FORWARD).tag("model", role).timer().count());
+      assertTrue(registry.get(ModelMeters.FORWARD).tag("model", role).timer().max(TimeUnit.MILLISECONDS) >= 30,
+          "the blocked batch's forward time is measured");
+    } finally {
+      io.micrometer.core.instrument.Metrics.removeRegistry(registry);
+    }
+  }
+
+  @Test
   void shouldFailOnlyTheRequestTheModelRejects() {
     FakeModel model = new FakeModel(new CountDownLatch(0), new AtomicInteger());
     ActorRef<ModelActor.Command<String, String>> actor =

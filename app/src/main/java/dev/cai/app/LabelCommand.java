@@ -89,7 +89,9 @@ final class LabelCommand implements Callable<Integer> {
     var stdout = spec.commandLine().getOut();
     long t0 = System.nanoTime();
     return CaiSystem.with(conf, system -> {
-      try (RecordStore store = RecordStore.open(out.resolve("store"))) {
+      try (RecordStore store = RecordStore.open(out.resolve("store"));
+          Monitoring.Phase phase = Monitoring.phase(conf, err, "label", out)) {
+        AppMeters.observe(store, "label");
         long pending = PendingPrompts.count(sources, store, limit);
         err.printf("RL-CAI labeling: %d prompts to go (debias %s, ensemble %d, chain-of-thought %s), policy %s, labeler %s%n",
             pending, graph.debias(), graph.ensemble(), graph.chainOfThought(), policyPath.getFileName(),

@@ -167,7 +167,11 @@ final class PipelineStages {
     @Override
     public int run(PipelineConfig c, PrintWriter out, PrintWriter err) throws Exception {
       String[] argv = args.apply(c).toArray(String[]::new);
-      return CaiConfig.withOverrides(c.overrides(name), () -> Main.commandLine().setOut(out).setErr(err).execute(argv));
+      // every stage appends its throughput to the run's metrics file (pm-train's own output is RUN_DIR/pm)
+      Config journal = com.typesafe.config.ConfigFactory.parseMap(java.util.Map.of("cai.monitor.journal-file",
+          c.runDir().resolve("metrics.jsonl").toString()));
+      return CaiConfig.withOverrides(c.overrides(name).withFallback(journal),
+          () -> Main.commandLine().setOut(out).setErr(err).execute(argv));
     }
   }
 }

@@ -116,8 +116,15 @@ final class PmCommand {
         long totalSteps = ((long) s.epochs() * train.size() + s.batchSize() - 1) / s.batchSize();
         ProgressLine bar = new ProgressLine(err, "steps", totalSteps);
         long t0 = System.nanoTime();
-        TrainingRun.Result r = TrainingRun.run(base, model.deviceSetting(), train, out, s,
-            PreferenceData.objective(base.weights().config()), step -> bar.update(step.step(), 0, false));
+        var meter = AppMeters.trainSteps("pm-train");
+        TrainingRun.Result r;
+        try (Monitoring.Phase phase = Monitoring.phase(CaiConfig.load(), err, "pm-train", out)) {
+          r = TrainingRun.run(base, model.deviceSetting(), train, out, s,
+              PreferenceData.objective(base.weights().config()), step -> {
+                meter.accept(step);
+                bar.update(step.step(), 0, false);
+              });
+        }
         bar.update(r.steps(), 0, true);
         stdout.printf("steps     %d (resumed at %d), loss %.4f -> %.4f, %s%n", r.steps(), r.resumedAt(), r.firstLoss(), r.lastLoss(),
             ProgressLine.format(Duration.ofSeconds((long) ((System.nanoTime() - t0) / 1e9))));

@@ -115,14 +115,16 @@ final class RlCommand {
       PrintWriter stdout = spec.commandLine().getOut();
       long t0 = System.nanoTime();
       return CaiSystem.with(conf, system -> {
-        try (RecordStore store = RecordStore.open(out.resolve("store"))) {
+        try (RecordStore store = RecordStore.open(out.resolve("store"));
+            Monitoring.Phase phase = Monitoring.phase(conf, err, "rl", out)) {
+          AppMeters.observe(store, "rl");
           err.printf("RL-CAI PPO: policy %s, preference model %s, batches of %d, max-staleness %d, critic from %s, %s%n",
               slCheckpoint, pm, rl.batchSize(), rl.lag(), rl.criticInit().name().toLowerCase(Locale.ROOT),
               updates == null ? "until the prompts run out" : "to " + updates + " updates");
           err.printf("metrics: %s%n", out.resolve(RlJob.METRICS_FILE));
           err.flush();
           RlJob.Summary s = follow ? runLive(system, store, job, conf.getConfig("cai.live"), err)
-              : RlJob.run(system, store, job, p -> err.println(progressLine(p, updates))).toCompletableFuture().get();
+              : RlJob.run(system, store, job, p -> progress(p, updates, err)).toCompletableFuture().get();
           double secs = (System.nanoTime() - t0) / 1e9;
           stdout.printf("policy    version %d (started at %d): %d updates this run, %d replayed from the store%n", s.version(),
               s.startVersion(), s.version() - s.startVersion(), s.replayedBatches());
@@ -156,7 +158,7 @@ final class RlCommand {
             .mapMaterializedValue(c -> {
               control.complete(c);
               return c;
-            })), p -> err.println(progressLine(p, updates)));
+            })), p -> progress(p, updates, err));
         CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "stop-rl-prompt-feed", () -> {
           control.thenAccept(LivePrompts.Control::stop);
           return run.handle((summary, e) -> Done.getInstance());
@@ -191,6 +193,12 @@ final class RlCommand {
   }
 
   /** One line per update: version, score, KL, β, staleness histogram, time, and whether it was replayed. */
+  /** Shows one update: a progress line, and the learner meters. */
+  static void progress(RlJob.Progress p, Long target, PrintWriter err) {
+    AppMeters.learned(p.learned());
+    err.println(progressLine(p, target));
+  }
+
   static String progressLine(RlJob.Progress p, Long target) {
     UpdateStats s = p.learned().stats().orElseThrow();
     StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,

@@ -78,6 +78,7 @@ final class RunCommand implements Callable<Integer> {
         return code;
       }
     }
+    Monitoring.ensureStarted(CaiConfig.load(), err); // the dashboard's address first, before the stages' output
     return runner.run(c, force, out, err).exitCode();
   }
 

@@ -122,7 +122,9 @@ final class SlCommand {
       long t0 = System.nanoTime();
       CompletableFuture<Void> wrappedUp = new CompletableFuture<>(); // exports written and totals printed
       return CaiSystem.with(conf, system -> {
-        try (RecordStore store = RecordStore.open(out.resolve("store"))) {
+        try (RecordStore store = RecordStore.open(out.resolve("store"));
+            Monitoring.Phase phase = Monitoring.phase(conf, spec.commandLine().getErr(), "sl-generate", out)) {
+          AppMeters.observe(store, "sl");
           return generate(system, store, job, conf, sources, graph, c, t0, wrappedUp);
         } finally {
           wrappedUp.complete(null); // after the store is closed

@@ -74,10 +74,16 @@ final class SlTrainCommand implements Callable<Integer> {
       ProgressLine bar = new ProgressLine(err, "steps", totalSteps);
       long t0 = System.nanoTime();
       long[] tokens = {0};
-      TrainingRun.Result r = TrainingRun.run(base, model.deviceSetting(), examples, run.resolve("sl-train"), s, SftData.objective(base.weights().config()), step -> {
-        tokens[0] += (long) step.weight();
-        bar.update(step.step(), tokens[0], false);
-      });
+      var meter = AppMeters.trainSteps("sl-train");
+      TrainingRun.Result r;
+      try (Monitoring.Phase phase = Monitoring.phase(CaiConfig.load(), err, "sl-train", run)) {
+        r = TrainingRun.run(base, model.deviceSetting(), examples, run.resolve("sl-train"), s,
+            SftData.objective(base.weights().config()), step -> {
+              tokens[0] += (long) step.weight();
+              meter.accept(step);
+              bar.update(step.step(), tokens[0], false);
+            });
+      }
       bar.update(r.steps(), tokens[0], true);
       double secs = (System.nanoTime() - t0) / 1e9;
       out.printf("steps    %d (resumed at %d)%n", r.steps(), r.resumedAt());

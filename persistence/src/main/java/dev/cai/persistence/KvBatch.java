@@ -42,4 +42,13 @@ public final class KvBatch {
   public int size() {
     return ops.size();
   }
+
+  /** Bytes of all keys and values in the batch (what a commit writes, before the store's own overhead). */
+  public long bytes() {
+    long n = 0;
+    for (Op op : ops) {
+      n += op.key().length + (op.value() == null ? 0 : op.value().length);
+    }
+    return n;
+  }
 }

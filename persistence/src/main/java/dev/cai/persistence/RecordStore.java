@@ -61,6 +61,16 @@ public final class RecordStore implements AutoCloseable {
   private final String location;
   /** Next sequence number of each record kind; guarded by {@code this}. */
   private final Map<RecordKind<?>, Long> nextSequences = new HashMap<>();
+  private volatile CommitObserver observer = CommitObserver.NONE;
+
+  /** Told about every commit written (e.g. to meter commit latency and bytes); called on the committing thread. */
+  @FunctionalInterface
+  public interface CommitObserver {
+    CommitObserver NONE = (records, bytes, nanos) -> { };
+
+    /** A commit of {@code records} appended records and {@code bytes} bytes was written in {@code nanos}. */
+    void committed(int records, long bytes, long nanos);
+  }
 
   private RecordStore(KvStore kv) {
     this.kv = kv;
@@ -172,9 +182,20 @@ public final class RecordStore implements AutoCloseable {
     commit.learnerPuts().forEach((name, value) -> batch.put(LEARNER_STATE, Keys.name(name), value));
     commit.learnerDeletes().forEach(name -> batch.delete(LEARNER_STATE, Keys.name(name)));
     commit.metadata().forEach((key, value) -> batch.put(RUN_METADATA, Keys.name(key), Keys.name(value)));
+    long start = System.nanoTime();
     kv.write(batch);
     nextSequences.putAll(next);
+    try {
+      observer.committed(sequences.size(), batch.bytes(), System.nanoTime() - start);
+    } catch (RuntimeException e) {
+      // the commit is written: a failing observer (metrics) must not make the caller think otherwise
+    }
     return List.copyOf(sequences);
+  }
+
+  /** Replaces the observer told about every commit ({@link CommitObserver#NONE} by default). */
+  public void observeCommits(CommitObserver observer) {
+    this.observer = java.util.Objects.requireNonNull(observer, "observer");
   }
 
   /** Appends one record in its own commit and returns its sequence number. */

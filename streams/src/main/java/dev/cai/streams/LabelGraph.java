@@ -71,11 +71,27 @@ public final class LabelGraph {
     static final Summary ZERO = new Summary(0, 0, 0);
   }
 
+  /** The {@code graph} tag of this graph's stage meters. */
+  public static final String GRAPH = "label";
+
   private record Labeled(String source, Prompt prompt, Optional<Comparison> comparison, String failure) {}
 
   public static CompletionStage<Summary> run(ActorSystem<?> system, List<PromptSource> sources, RecordStore store,
-      Constitution constitution, Models models, Settings settings, Consumer<Summary> progress) {
+      Constitution constitution, Models unmetered, Settings settings, Consumer<Summary> progress) {
     Executor io = system.dispatchers().lookup(DispatcherSelector.blocking());
+    int par = settings.parallelism();
+    StageMeter read = StageMeter.of(GRAPH, "read", 1);
+    StageMeter perPrompt = StageMeter.of(GRAPH, "prompt", par);
+    // two samples per prompt; each principle scores one or two orders (and reasons first with chain-of-thought)
+    StageMeter sample = StageMeter.of(GRAPH, "sample", 2 * par);
+    StageMeter reason = unmetered.feedbackReasoner() == null ? null
+        : StageMeter.of(GRAPH, "reason", 2 * par * settings.ensemble());
+    StageMeter feedback = StageMeter.of(GRAPH, "feedback", 2 * par * settings.ensemble());
+    StageMeter commitMeter = StageMeter.of(GRAPH, "commit", 1);
+    Models models = new Models(unmetered.policy().metered(sample), unmetered.policyModelId(),
+        unmetered.feedback().metered(feedback),
+        reason == null ? null : unmetered.feedbackReasoner().metered(reason), unmetered.feedbackTemplate(),
+        unmetered.feedbackModelId());
     LabelingPrompts prompts = new LabelingPrompts(constitution, settings.fewShot(), settings.chainOfThought());
     Source<Labeled, ?> all = Source.empty();
     for (PromptSource ps : sources) {
@@ -85,13 +101,17 @@ public final class LabelGraph {
       if (settings.limit() > 0) {
         src = src.takeWhile(p -> p.getSourceOffset() <= settings.limit());
       }
-      all = all.concat(src.mapAsync(settings.parallelism(), p -> label(ps, p, constitution, prompts, models, settings)));
+      all = all.concat(src.map(p -> {
+        read.passed(1, 0);
+        return p;
+      }).mapAsync(par, p -> perPrompt.time(1, () -> label(ps, p, constitution, prompts, models, settings), l -> 0)));
     }
     long[] totals = new long[2];
     double[] confidence = {0};
     return all
         .groupedWithin(settings.commitEvery(), settings.commitInterval())
-        .mapAsync(1, group -> CompletableFuture.supplyAsync(() -> commit(store, group), io))
+        .mapAsync(1, group -> CompletableFuture.supplyAsync(() -> commitMeter.call(group.size(), () -> commit(store, group)),
+            io))
         .runFold(Summary.ZERO, (acc, group) -> {
           for (Labeled l : group) {
             if (l.comparison().isPresent()) {
@@ -217,7 +237,19 @@ public final class LabelGraph {
     }
     offsets.forEach(commit::offset);
     store.commit(commit);
+    group.forEach(l -> l.comparison().ifPresent(LabelGraph::publish));
     return group;
+  }
+
+  /** Shows a committed comparison on the live feed: prompt, both responses and the soft label p(A). */
+  private static void publish(Comparison c) {
+    Map<String, Object> fields = new LinkedHashMap<>();
+    fields.put("prompt", c.getPrompt().getText());
+    fields.put("a", c.getResponseA());
+    fields.put("b", c.getResponseB());
+    fields.put("pA", c.getPA());
+    fields.put("principle", c.getPrincipleId());
+    SampleFeed.global().publish(SampleFeed.LABEL, fields);
   }
 
   private static <T> CompletionStage<List<T>> all(List<CompletionStage<T>> stages) {

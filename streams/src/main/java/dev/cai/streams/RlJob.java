@@ -9,6 +9,7 @@ import dev.cai.actors.ModelLoading;
 import dev.cai.actors.PolicyActor;
 import dev.cai.actors.PublishedPolicy;
 import dev.cai.actors.RolloutSchedule;
+import dev.cai.protocol.v1.Rollout;
 import dev.cai.actors.ScoreRequest;
 import dev.cai.actors.WholeBatches;
 import dev.cai.persistence.Commit;
@@ -262,6 +263,7 @@ public final class RlJob {
       RolloutGraph.Models models, RolloutGraph.Settings graph, LearnerActor.Started started, Totals totals,
       Consumer<Progress> progress) {
     Source<Input, ?> replay = RolloutGraph.stored(store, started.rolloutsConsumed()).map(b -> new Input(b, true));
+    StageMeter learn = StageMeter.of(RolloutGraph.GRAPH, "learn", c.rl().batchSize());
     List<String> sourceIds = c.sources().stream().map(PromptSource::id).toList();
     Source<Input, ?> live = Source.lazySource(() -> feed.isPresent()
             ? RolloutGraph.live(system, feed.get().apply(store), sourceIds, store, models, graph)
@@ -274,9 +276,10 @@ public final class RlJob {
           in.batch().skipped().forEach(s -> system.log().warn("RL prompt skipped: {}", s));
           return !in.batch().rollouts().isEmpty();
         })
-        .mapAsync(1, in -> AskPattern.<LearnerActor.Command, LearnerActor.Learned>askWithStatus(learner,
-                replyTo -> new LearnerActor.Learn(in.batch().batchIndex(), in.batch().firstSequence(),
-                    in.batch().rollouts(), replyTo), c.rl().askTimeout(), system.scheduler())
+        .mapAsync(1, in -> learn.time(in.batch().rollouts().size(), () -> AskPattern.<LearnerActor.Command,
+                LearnerActor.Learned>askWithStatus(learner, replyTo -> new LearnerActor.Learn(in.batch().batchIndex(),
+                    in.batch().firstSequence(), in.batch().rollouts(), replyTo), c.rl().askTimeout(), system.scheduler()),
+                l -> l.stats().isPresent() ? responseTokens(in.batch().rollouts()) : 0)
             .thenApply(l -> {
               if (in.replayed()) {
                 totals.replayed++;
@@ -294,6 +297,15 @@ public final class RlJob {
             }))
         .takeWhile(l -> !l.finished(), true)
         .runFold(totals, (t, l) -> t, system);
+  }
+
+  /** Response tokens of a batch's rollouts (what the learner trains on). */
+  private static long responseTokens(List<Rollout> rollouts) {
+    long n = 0;
+    for (Rollout r : rollouts) {
+      n += r.getResponseTokenIdsCount();
+    }
+    return n;
   }
 
   /** The prompts ran out before the target: the learner commits if its schedule allows. */

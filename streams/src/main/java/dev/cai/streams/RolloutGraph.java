@@ -113,6 +113,19 @@ public final class RolloutGraph {
 
   /** A prompt with the position of its source in the run's source list. */
   /** A prompt with its source's position in the run's source list, its offset there and whether it may be committed. */
+  /** The {@code graph} tag of this graph's stage meters (the learner's stage is metered by {@link RlJob}). */
+  public static final String GRAPH = "rl";
+
+  /** The metered stages of the rollout graph, in pipeline order. */
+  private record Meters(StageMeter read, StageMeter sample, StageMeter reference, StageMeter preference,
+      StageMeter commit) {
+    static Meters of(Settings s) {
+      int n = s.batchSize();
+      return new Meters(StageMeter.of(GRAPH, "read", 1), StageMeter.of(GRAPH, "sample", n),
+          StageMeter.of(GRAPH, "reference", n), StageMeter.of(GRAPH, "preference", n), StageMeter.of(GRAPH, "commit", n));
+    }
+  }
+
   private record Sourced(int sourceIndex, String sourceId, long offset, Prompt prompt, boolean durable) {}
 
   /** A sampled, scored batch before commit; {@code batchIndex} −1 when it came out empty. */
@@ -199,15 +212,22 @@ public final class RolloutGraph {
     // The next batch index: read and advanced only by the produce stage, one batch at a time (parallelism 1), so
     // a batch's index (hence its policy version) is known before it is sampled and an empty batch takes none.
     AtomicLong nextBatch = new AtomicLong(store.resumeOffset(BATCHES));
+    Meters meters = Meters.of(settings);
+    StageMeter learn = StageMeter.of(GRAPH, "learn", settings.batchSize()); // registered here: pipeline order
     return prompts
+        .map(p -> {
+          meters.read().passed(1, 0);
+          return p;
+        })
         .grouped(settings.batchSize())
-        .mapAsync(1, group -> produce(system, group, nextBatch.get(), models, settings).thenApply(p -> {
+        .mapAsync(1, group -> produce(system, group, nextBatch.get(), models, settings, meters).thenApply(p -> {
           if (p.batchIndex() >= 0) {
             nextBatch.incrementAndGet();
           }
           return p;
         }))
-        .mapAsync(1, p -> CompletableFuture.supplyAsync(() -> commit(store, p), io));
+        .mapAsync(1, p -> CompletableFuture.supplyAsync(
+            () -> meters.commit().call(p.rollouts().size(), () -> commit(store, p)), io));
   }
 
   /** The batches committed from {@code fromSequence} on (not yet learned), in order, read lazily from the store. */
@@ -217,7 +237,7 @@ public final class RolloutGraph {
 
   /** Samples, reference-scores and PM-scores one batch; batch index {@code k} when it keeps any rollout. */
   private static CompletionStage<Produced> produce(ActorSystem<?> system, List<Sourced> group, long k, Models models,
-      Settings settings) {
+      Settings settings, Meters meters) {
     long version = settings.schedule().generatingVersion(k);
     List<String> skipped = new ArrayList<>();
     List<Sourced> members = new ArrayList<>();
@@ -232,7 +252,8 @@ public final class RolloutGraph {
     }
     long[] seeds = members.stream().mapToLong(s -> seed(settings.seed(), s)).toArray();
     return models.published().whenServed(version)
-        .thenCompose(served -> generate(system, conversations, seeds, version, models))
+        .thenCompose(served -> meters.sample().time(conversations.size(),
+            () -> generate(system, conversations, seeds, version, models), RolloutGraph::responseTokens))
         .thenCompose(samples -> {
           List<Sourced> kept = new ArrayList<>();
           List<Transcript> keptConversations = new ArrayList<>();
@@ -246,7 +267,7 @@ public final class RolloutGraph {
               skipped.add(members.get(i).prompt().getId() + ": " + samples.get(i).error());
             }
           }
-          return score(system, kept, keptConversations, keptSamples, k, version, models, settings, skipped);
+          return score(system, kept, keptConversations, keptSamples, k, version, models, settings, skipped, meters);
         })
         .thenApply(rollouts -> new Produced(rollouts.isEmpty() ? -1 : k, group, rollouts, skipped));
   }
@@ -287,7 +308,7 @@ public final class RolloutGraph {
   /** Reference log-probs and PM scores of the kept samples (one ask each), then the rollout records. */
   private static CompletionStage<List<Rollout>> score(ActorSystem<?> system, List<Sourced> kept,
       List<Transcript> conversations, List<PolicySample> samples, long k, long version, Models models,
-      Settings settings, List<String> skipped) {
+      Settings settings, List<String> skipped, Meters meters) {
     if (kept.isEmpty()) {
       return CompletableFuture.completedFuture(List.of());
     }
@@ -297,10 +318,12 @@ public final class RolloutGraph {
     for (int i = 0; i < samples.size(); i++) {
       pmRequests.add(new ScoreRequest(conversations.get(i), samples.get(i).text()));
     }
-    CompletionStage<List<Outcome<float[]>>> ref = AskPattern.askWithStatus(models.reference(),
-        replyTo -> new ModelActor.Submit<>(refRequests, replyTo), models.askTimeout(), system.scheduler());
-    CompletionStage<List<Outcome<Double>>> pm = AskPattern.askWithStatus(models.preference(),
-        replyTo -> new ModelActor.Submit<>(pmRequests, replyTo), models.askTimeout(), system.scheduler());
+    CompletionStage<List<Outcome<float[]>>> ref = meters.reference().time(refRequests.size(),
+        () -> AskPattern.askWithStatus(models.reference(), replyTo -> new ModelActor.Submit<>(refRequests, replyTo),
+            models.askTimeout(), system.scheduler()), r -> 0);
+    CompletionStage<List<Outcome<Double>>> pm = meters.preference().time(pmRequests.size(),
+        () -> AskPattern.askWithStatus(models.preference(), replyTo -> new ModelActor.Submit<>(pmRequests, replyTo),
+            models.askTimeout(), system.scheduler()), r -> 0);
     return ref.thenCombine(pm, (refs, scores) -> {
       long now = System.currentTimeMillis();
       List<Rollout> rollouts = new ArrayList<>();
@@ -313,10 +336,30 @@ public final class RolloutGraph {
         } else {
           rollouts.add(rollout(id, samples.get(i), refs.get(i).value(), scores.get(i).value(), version, k,
               settings.temperature(), now));
+          publish(kept.get(i).prompt(), samples.get(i), scores.get(i).value(), version);
         }
       }
       return rollouts;
     });
+  }
+
+  /** Response tokens of the samples that succeeded. */
+  private static long responseTokens(List<Outcome<PolicySample>> outcomes) {
+    long n = 0;
+    for (Outcome<PolicySample> o : outcomes) {
+      n += o.isOk() ? o.value().responseIds().length : 0;
+    }
+    return n;
+  }
+
+  /** Shows a scored rollout on the live feed: prompt, response, PM score and the policy version that sampled it. */
+  private static void publish(Prompt prompt, PolicySample sample, double score, long version) {
+    Map<String, Object> fields = new LinkedHashMap<>();
+    fields.put("prompt", prompt.getText());
+    fields.put("response", sample.text());
+    fields.put("score", score);
+    fields.put("policyVersion", version);
+    SampleFeed.global().publish(SampleFeed.RL, fields);
   }
 
   /** The record of one sample (values are left to the learner, which computes them itself). */

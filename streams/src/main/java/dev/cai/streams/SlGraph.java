@@ -76,6 +76,20 @@ public final class SlGraph {
     }
   }
 
+  /** The metered stages of the graph, in pipeline order. */
+  private record Meters(StageMeter read, StageMeter prompt, StageMeter respond, StageMeter critique, StageMeter revise,
+      StageMeter commit) {
+    static Meters of(Settings s) {
+      int p = s.parallelism();
+      return new Meters(StageMeter.of(GRAPH, "read", 1), StageMeter.of(GRAPH, "prompt", p),
+          StageMeter.of(GRAPH, "respond", p), StageMeter.of(GRAPH, "critique", p), StageMeter.of(GRAPH, "revise", p),
+          StageMeter.of(GRAPH, "commit", 1));
+    }
+  }
+
+  /** The {@code graph} tag of this graph's stage meters. */
+  public static final String GRAPH = "sl";
+
   /** One processed prompt, before commit. */
   private record Done(SourcedPrompt input, SlExample example, long promptTokens, long completionTokens) {}
 
@@ -107,10 +121,17 @@ public final class SlGraph {
     CritiquePrompts critiquePrompts = new CritiquePrompts(
         settings.fewShot() ? constitution.critiqueExamples() : List.of(), settings.chainOfThought());
     Summary[] running = {Summary.ZERO};
+    Meters meters = Meters.of(settings);
     return prompts
-        .mapAsync(settings.parallelism(), p -> process(p, constitution, critiquePrompts, models, settings))
+        .map(p -> {
+          meters.read().passed(1, 0);
+          return p;
+        })
+        .mapAsync(settings.parallelism(), p -> meters.prompt().time(1,
+            () -> process(p, constitution, critiquePrompts, models, settings, meters), d -> d.completionTokens()))
         .groupedWithin(settings.commitEvery(), settings.commitInterval())
-        .mapAsync(1, group -> CompletableFuture.supplyAsync(() -> commit(store, group), io))
+        .mapAsync(1, group -> CompletableFuture.supplyAsync(
+            () -> meters.commit().call(group.size(), () -> commit(store, group)), io))
         .toMat(Sink.fold(Summary.ZERO, (acc, s) -> {
           running[0] = acc.plus(s);
           progress.accept(running[0]);
@@ -131,7 +152,7 @@ public final class SlGraph {
 
   /** Initial response and critique → revision rounds of one prompt; never fails (failures become records). */
   private static CompletionStage<Done> process(SourcedPrompt input, Constitution constitution,
-      CritiquePrompts critiquePrompts, Models models, Settings settings) {
+      CritiquePrompts critiquePrompts, Models models, Settings settings, Meters meters) {
     Prompt prompt = input.prompt();
     // per-prompt RNG: the same principles and seeds whatever the batching, order or restarts
     SplittableRandom rng = new SplittableRandom(settings.seed() ^ (0x9E3779B97F4A7C15L * (input.offset() + 1))
@@ -148,7 +169,8 @@ public final class SlGraph {
         .setConstitution(constitution.ref()).setSeed(settings.seed());
     long[] tokens = new long[2];
     Transcript conv = conversation;
-    CompletionStage<String> chain = ask(models.policy(), conv, rng.nextLong(), "initial response", tokens);
+    CompletionStage<String> chain = ask(models.policy(), conv, rng.nextLong(), "initial response", tokens,
+        meters.respond());
     for (int r = 0; r < rounds; r++) {
       int round = r + 1;
       CritiqueRevision rule = constitution.critiqueRevisions().get(rng.nextInt(constitution.critiqueRevisions().size()));
@@ -159,9 +181,9 @@ public final class SlGraph {
           example.setInitialResponse(response);
         }
         return ask(models.critic(), critiquePrompts.critique(conv, response, rule), critiqueSeed,
-            "critique in round " + round, tokens)
+            "critique in round " + round, tokens, meters.critique())
             .thenCompose(critique -> ask(models.policy(), critiquePrompts.revision(conv, response, critique, rule),
-                revisionSeed, "revision in round " + round, tokens)
+                revisionSeed, "revision in round " + round, tokens, meters.revise())
                 .thenApply(revision -> {
                   example.addRounds(CritiqueRound.newBuilder().setPrincipleId(rule.id())
                       .setCritiqueRequest(rule.critique()).setCritique(critique)
@@ -184,14 +206,8 @@ public final class SlGraph {
   }
 
   private static CompletionStage<String> ask(Responder responder, Transcript conversation, long seed, String step,
-      long[] tokens) {
-    CompletionStage<Completion> reply;
-    try {
-      reply = responder.respond(conversation, seed);
-    } catch (RuntimeException e) {
-      reply = CompletableFuture.failedFuture(e);
-    }
-    return reply.handle((c, err) -> {
+      long[] tokens, StageMeter meter) {
+    return meter.time(1, () -> responder.respond(conversation, seed), Completion::completionTokens).handle((c, err) -> {
       if (err != null) {
         throw new StepFailed(step + " failed: " + describe(err));
       }
@@ -234,7 +250,25 @@ public final class SlGraph {
     commit.appendAll(RecordKind.SL_EXAMPLES, examples);
     offsets.forEach(commit::offset);
     store.commit(commit);
+    examples.forEach(SlGraph::publish);
     return new Summary(group.size(), failed, promptTokens, completionTokens);
+  }
+
+  /** Shows a committed OK example on the live feed: prompt, first response, last critique, final revision. */
+  private static void publish(SlExample e) {
+    if (e.getStatus() != SlExample.Status.OK) {
+      return;
+    }
+    Map<String, Object> fields = new LinkedHashMap<>();
+    fields.put("prompt", e.getPrompt().getText());
+    fields.put("response", e.getInitialResponse());
+    if (e.getRoundsCount() > 0) {
+      CritiqueRound last = e.getRounds(e.getRoundsCount() - 1);
+      fields.put("principle", last.getPrincipleId());
+      fields.put("critique", last.getCritique());
+    }
+    fields.put("revision", e.getFinalRevision());
+    SampleFeed.global().publish(SampleFeed.SL, fields);
   }
 
   private static String describe(Throwable err) {
