@@ -39,7 +39,7 @@ final class AppMeters {
     Learner(MeterRegistry r) {
       updates = Counter.builder("cai.learner.updates").description("PPO updates applied").register(r);
       updateTime = Timer.builder("cai.learner.update").description("time of one PPO update (all epochs)")
-          .publishPercentileHistogram().register(r);
+          .serviceLevelObjectives(dev.cai.actors.ModelMeters.LATENCY_BUCKETS).register(r);
       gauge(r, "cai.learner.policy.version", "policy version after the last update", UpdateStats::version);
       gauge(r, "cai.learner.score", "mean PM score of the last batch", UpdateStats::meanScore);
       gauge(r, "cai.learner.kl", "mean KL(policy || reference) of the last batch", UpdateStats::kl);
@@ -151,7 +151,7 @@ final class AppMeters {
     synchronized (STORES) {
       m = STORES.computeIfAbsent(name, n -> new Store(
           Timer.builder("cai.store.commit").tag("store", n).description("time of one atomic commit")
-              .publishPercentileHistogram().register(Metrics.globalRegistry),
+              .serviceLevelObjectives(dev.cai.actors.ModelMeters.LATENCY_BUCKETS).register(Metrics.globalRegistry),
           Counter.builder("cai.store.commit.bytes").tag("store", n).description("bytes committed (keys and values)")
               .baseUnit("bytes").register(Metrics.globalRegistry),
           Counter.builder("cai.store.commit.records").tag("store", n).description("records appended")

@@ -45,15 +45,20 @@ final class ProgressLine {
     if (tokens > 0) {
       sb.append(String.format("  %.0f tok/s", tokens / secs));
     }
-    sb.append("  ").append(elapsed(secs));
-    if (total > 0 && done > 0 && done < total) {
-      sb.append("  ETA ").append(format(Duration.ofSeconds((long) ((total - done) / rate))));
-    }
+    sb.append("  ").append(elapsed(secs)).append(eta(done, total, secs));
     err.print(terminal ? "\r" + sb + "   " : sb + "\n");
     if (last && terminal) {
       err.println();
     }
     err.flush();
+  }
+
+  /** {@code "  ETA 3m20s"} at the rate so far, or "" when there is no total, nothing done yet, or nothing left. */
+  static String eta(long done, long total, double secs) {
+    if (total <= 0 || done <= 0 || done >= total || !(secs > 0)) {
+      return "";
+    }
+    return "  ETA " + format(Duration.ofSeconds((long) ((total - done) * secs / done)));
   }
 
   private static String elapsed(double secs) {

@@ -68,6 +68,8 @@ final class RlCommand {
             + "prompts run out).")
     Long updates;
 
+    private final UpdateClock clock = new UpdateClock(); // updates/s and ETA on the progress lines
+
     @Option(names = "--device", paramLabel = "auto|cpu|gpu", defaultValue = "auto",
         description = "Where the models run (default: ${DEFAULT-VALUE}).")
     String device;
@@ -124,7 +126,7 @@ final class RlCommand {
           err.printf("metrics: %s%n", out.resolve(RlJob.METRICS_FILE));
           err.flush();
           RlJob.Summary s = follow ? runLive(system, store, job, conf.getConfig("cai.live"), err)
-              : RlJob.run(system, store, job, p -> progress(p, updates, err)).toCompletableFuture().get();
+              : RlJob.run(system, store, job, p -> progress(p, updates, err, clock)).toCompletableFuture().get();
           double secs = (System.nanoTime() - t0) / 1e9;
           stdout.printf("policy    version %d (started at %d): %d updates this run, %d replayed from the store%n", s.version(),
               s.startVersion(), s.version() - s.startVersion(), s.replayedBatches());
@@ -158,7 +160,7 @@ final class RlCommand {
             .mapMaterializedValue(c -> {
               control.complete(c);
               return c;
-            })), p -> progress(p, updates, err));
+            })), p -> progress(p, updates, err, clock));
         CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "stop-rl-prompt-feed", () -> {
           control.thenAccept(LivePrompts.Control::stop);
           return run.handle((summary, e) -> Done.getInstance());
@@ -194,9 +196,25 @@ final class RlCommand {
 
   /** One line per update: version, score, KL, β, staleness histogram, time, and whether it was replayed. */
   /** Shows one update: a progress line, and the learner meters. */
-  static void progress(RlJob.Progress p, Long target, PrintWriter err) {
+  static void progress(RlJob.Progress p, Long target, PrintWriter err, UpdateClock clock) {
     AppMeters.learned(p.learned());
-    err.println(progressLine(p, target));
+    err.println(progressLine(p, target) + clock.rateAndEta(p.learned().version(), target));
+  }
+
+  /** Updates per second since the run started (from the version it started at), and the ETA to the target. */
+  static final class UpdateClock {
+    private final long start = System.nanoTime();
+    private long firstVersion = -1;
+
+    String rateAndEta(long version, Long target) {
+      if (firstVersion < 0) {
+        firstVersion = version - 1; // the version before this run's first update
+      }
+      double secs = (System.nanoTime() - start) / 1e9;
+      long done = version - firstVersion;
+      return String.format(Locale.ROOT, "  %.3f updates/s", done / secs)
+          + (target == null ? "" : ProgressLine.eta(done, target - firstVersion, secs));
+    }
   }
 
   static String progressLine(RlJob.Progress p, Long target) {

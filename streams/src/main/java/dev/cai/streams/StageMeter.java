@@ -48,7 +48,7 @@ public final class StageMeter {
     elements = Counter.builder(ELEMENTS).tags(tags).description("elements that finished the stage").register(registry);
     tokens = Counter.builder(TOKENS).tags(tags).description("tokens the stage produced or processed").register(registry);
     latency = Timer.builder(LATENCY).tags(tags).description("time an element spends in the stage")
-        .publishPercentileHistogram().register(registry);
+        .serviceLevelObjectives(dev.cai.actors.ModelMeters.LATENCY_BUCKETS).register(registry);
     Gauge.builder(IN_FLIGHT, inFlight, AtomicInteger::get).tags(tags).description("elements inside the stage")
         .register(registry);
     Gauge.builder(CAPACITY, capacity, AtomicInteger::get).tags(tags).description("most elements the stage holds")
