@@ -1,0 +1,95 @@
+package dev.cai.app;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The monitor of a running node (a separate JVM generating SL data on a tiny model, fed prompts continuously). */
+class LiveMonitoringIT {
+  @TempDir static Path dir;
+  private static MonitoredNode node;
+  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+  @BeforeAll
+  static void startNode() throws Exception {
+    node = MonitoredNode.start(dir);
+  }
+
+  @AfterAll
+  static void stopNode() throws Exception {
+    if (node != null) {
+      node.close();
+    }
+  }
+
+  static String get(String url) throws Exception {
+    HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
+        HttpResponse.BodyHandlers.ofString());
+    if (r.statusCode() != 200) {
+      throw new AssertionError("GET " + url + " -> " + r.statusCode() + ": " + r.body());
+    }
+    return r.body();
+  }
+
+  /** The value of one sample line of a Prometheus text exposition, or -1 when absent. */
+  static double sample(String exposition, String series) {
+    Matcher m = Pattern.compile("^" + Pattern.quote(series) + " (\\S+)$", Pattern.MULTILINE).matcher(exposition);
+    return m.find() ? Double.parseDouble(m.group(1)) : -1;
+  }
+
+  @Test
+  void shouldServeMovingStageSeriesSamplesAndAMetricsFile() throws Exception {
+    String critiques = "cai_stage_elements_total{graph=\"sl\",stage=\"critique\"}";
+    long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+    double first = -1;
+    double later = -1;
+    while (System.nanoTime() < deadline && !(first > 0 && later > first)) {
+      double v = sample(get(node.url() + "/metrics"), critiques);
+      if (first <= 0) {
+        first = v;
+      } else {
+        later = v;
+      }
+      Thread.sleep(1000);
+    }
+    assertTrue(first > 0 && later > first, "critiques should keep coming: " + first + " then " + later + "\n"
+        + node.stderrTail(30));
+    String metrics = get(node.url() + "/metrics");
+    for (String series : List.of("cai_stage_tokens_total{graph=\"sl\",stage=\"revise\"}",
+        "cai_stage_capacity{graph=\"sl\",stage=\"prompt\"}", "cai_model_batch_size_count{model=\"policy\"}",
+        "cai_store_commit_records_total{store=\"sl\"}")) {
+      assertTrue(sample(metrics, series) > 0, series + " in\n" + metrics);
+    }
+    assertTrue(sample(metrics, "cai_process_resident_memory_bytes") > 50e6, "resident memory");
+    assertTrue(metrics.contains("jvm_memory_used_bytes{"), "JVM memory");
+
+    JsonObject snapshot = JsonParser.parseString(get(node.url() + "/api/snapshot")).getAsJsonObject();
+    assertTrue(snapshot.get("phase").getAsString().equals("sl-generate"), snapshot.toString());
+    assertTrue(snapshot.getAsJsonArray("samples").size() > 0, "committed examples on the feed: " + snapshot);
+
+    Path journal = node.runDir().resolve("metrics.jsonl");
+    long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (!Files.exists(journal) && System.nanoTime() < until) {
+      Thread.sleep(500);
+    }
+    List<String> lines = Files.readAllLines(journal);
+    JsonObject last = JsonParser.parseString(lines.get(lines.size() - 1)).getAsJsonObject();
+    assertTrue(last.get("phase").getAsString().equals("sl-generate") && last.getAsJsonArray("stages").size() >= 6,
+        last.toString());
+  }
+}
