@@ -9,6 +9,7 @@ final class Commands {
   static void register(CommandLine root) {
     root.addSubcommand(new ModelCommand());
     root.addSubcommand(new GenerateCommand());
+    root.addSubcommand(new ServeCommand());
     root.addSubcommand(new SlCommand());
     root.addSubcommand(new LabelCommand());
     root.addSubcommand(new PmCommand());
