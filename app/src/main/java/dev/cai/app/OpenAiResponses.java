@@ -8,9 +8,7 @@ import dev.cai.actors.CompletionReply.Completed;
 import dev.cai.actors.CompletionReply.TokenLogProbs;
 import dev.cai.runtime.generate.FinishReason;
 import java.nio.charset.StandardCharsets;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.UUID;
 
 /** Writes the JSON bodies of the OpenAI-compatible API ({@code cai serve}): model list, completions, chat completions. */
@@ -128,18 +126,18 @@ final class OpenAiResponses {
     return o;
   }
 
-  /** Chat's {@code logprobs.content}: per token its text, log-prob, UTF-8 bytes and its {@code k} likeliest tokens. */
+  /**
+   * Chat's {@code logprobs.content}: per token its text, log-prob, the UTF-8 bytes of that text and its {@code k}
+   * likeliest tokens (a list: two tokens may decode alike, e.g. the parts of a multi-byte character as U+FFFD).
+   */
   private static JsonObject chatLogProbs(TokenLogProbs lp, int k) {
     JsonArray content = new JsonArray();
     for (int i = 0; i < lp.tokens().size(); i++) {
       List<Alternative> alternatives = lp.top().get(i);
       JsonObject t = entry(lp.tokens().get(i), lp.tokenLogProbs().get(i));
       JsonArray top = new JsonArray();
-      Set<String> seen = new HashSet<>();
       for (int a = 0; a < Math.min(k, alternatives.size()); a++) {
-        if (seen.add(alternatives.get(a).token())) {
-          top.add(entry(alternatives.get(a).token(), alternatives.get(a).logProb()));
-        }
+        top.add(entry(alternatives.get(a).token(), alternatives.get(a).logProb()));
       }
       t.add("top_logprobs", top);
       content.add(t);

@@ -42,7 +42,6 @@ import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
 import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
-import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
 import org.apache.pekko.pattern.StatusReply;
 
 /**
@@ -294,8 +293,9 @@ final class OpenAiServer implements AutoCloseable {
         if (r.entity().getContentType().equals(ContentTypes.APPLICATION_JSON)) {
           return r;
         }
-        String text = r.entity() instanceof HttpEntity.Strict strict
-            ? strict.getData().utf8String() : r.status().reason();
+        String text = r.status().intValue() == 413 ? "the request body is larger than " + settings.maxBodyBytes()
+            + " bytes (cai.serve.max-body)"
+            : r.entity() instanceof HttpEntity.Strict strict ? strict.getData().utf8String() : r.status().reason();
         return error(new ApiError(r.status().intValue(), text, ApiError.INVALID_REQUEST, null, null))
             .withHeaders(r.getHeaders());
       });
@@ -303,8 +303,6 @@ final class OpenAiServer implements AutoCloseable {
 
     private ExceptionHandler exceptions() {
       return ExceptionHandler.newBuilder()
-          .match(EntityStreamSizeException.class, e -> complete(error(new ApiError(413, "the request body is larger than "
-              + settings.maxBodyBytes() + " bytes (cai.serve.max-body)", ApiError.INVALID_REQUEST, null, null))))
           .match(ApiError.class, e -> complete(error(e)))
           .build();
     }

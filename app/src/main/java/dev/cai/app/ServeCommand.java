@@ -94,8 +94,7 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public void close() throws Exception {
-      // the binding first (no new requests), then the system (stops the model actor, which closes the model)
-      server.terminate(Duration.ofSeconds(5));
+      // the coordinated shutdown unbinds first (requests in flight finish), then stops the model actor (closing the model)
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
     }
