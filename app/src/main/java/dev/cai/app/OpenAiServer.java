@@ -314,6 +314,6 @@ final class OpenAiServer implements AutoCloseable {
   }
 
   private static HttpResponse json(int status, JsonObject body) {
-    return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, GSON.toJson(body));
+    return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, GSON.toJson(body) + "\n");
   }
 }
