@@ -1,5 +1,6 @@
 package dev.cai.app;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
@@ -50,6 +51,34 @@ class LiveMonitoringIT {
   static double sample(String exposition, String series) {
     Matcher m = Pattern.compile("^" + Pattern.quote(series) + " (\\S+)$", Pattern.MULTILINE).matcher(exposition);
     return m.find() ? Double.parseDouble(m.group(1)) : -1;
+  }
+
+  @Test
+  void shouldShowTheRunningNodeLiveInHeadlessChromium() throws Exception {
+    Chromium.assumeAvailable();
+    try (Chromium chromium = Chromium.launch()) {
+      chromium.navigate(node.url() + "/");
+      Duration wait = Duration.ofSeconds(60);
+      chromium.waitFor("window.caiDashboard && caiDashboard.events >= 4 && caiDashboard.chartPoints > 0", wait);
+      chromium.waitFor("caiDashboard.samplesShown > 0", wait);
+      assertEquals("sl-generate", chromium.evaluate("caiDashboard.last.phase"));
+      @SuppressWarnings("unchecked")
+      List<Object> boxes = (List<Object>) chromium.evaluate(
+          "[...document.querySelectorAll('#pipeline .stage')].map(b => b.dataset.key)");
+      assertEquals(List.of("sl/read", "sl/prompt", "sl/respond", "sl/critique", "sl/revise", "sl/commit"), boxes,
+          "the pipeline diagram shows the node's SL stages in order");
+      double before = ((Number) chromium.evaluate("caiDashboard.last.stages.find(s => s.stage === 'critique').elements"))
+          .doubleValue();
+      chromium.waitFor("caiDashboard.last.stages.find(s => s.stage === 'critique').elements > " + before, wait);
+      assertTrue((Boolean) chromium.evaluate("[...document.querySelectorAll('#feed .sample')].length > 0"),
+          "the sample feed shows the node's examples");
+      assertEquals(List.of(), chromium.errors(), "no errors in the page");
+      byte[] png = chromium.screenshot();
+      Path shot = Path.of("target", "dashboard-live.png");
+      Files.createDirectories(shot.getParent());
+      Files.write(shot, png);
+      assertTrue(png.length > 20_000 && png[1] == 'P' && png[2] == 'N' && png[3] == 'G', "a PNG screenshot: " + shot);
+    }
   }
 
   @Test
