@@ -54,6 +54,41 @@ class LiveMonitoringIT {
   }
 
   @Test
+  void shouldDeliverPerStageThroughputToARealPrometheus() throws Exception {
+    PrometheusServer.assumeAvailable();
+    try (PrometheusServer prometheus = PrometheusServer.start(List.of(node.target()))) {
+      com.google.gson.JsonArray rates = prometheus.awaitSeries(
+          "sum by (graph, stage) (rate(cai_stage_elements_total{job=\"cai\"}[10s])) > 0",
+          r -> stages(r).containsAll(List.of("sl/read", "sl/respond", "sl/critique", "sl/revise", "sl/commit")),
+          Duration.ofSeconds(90));
+      assertTrue(stages(rates).contains("sl/prompt"), rates.toString());
+      // the tokens/s and latency panels of the Grafana dashboard have data too
+      prometheus.awaitSeries("sum by (stage) (rate(cai_stage_tokens_total{graph=\"sl\"}[10s])) > 0",
+          r -> r.size() >= 3, Duration.ofSeconds(30));
+      prometheus.awaitSeries("histogram_quantile(0.95, sum by (le, stage) (rate(cai_stage_latency_seconds_bucket"
+          + "{graph=\"sl\"}[10s])))", r -> r.size() >= 5, Duration.ofSeconds(30));
+      // every series the committed Grafana dashboard queries that an SL node serves is in Prometheus
+      for (String name : GrafanaDashboard.baseNames(GrafanaDashboard.metricNames(GrafanaDashboardTest.DASHBOARD))) {
+        if (name.startsWith("cai_stage_") || name.startsWith("cai_model_") || name.startsWith("cai_store_")
+            || name.equals("cai_process_resident_memory_bytes") || name.equals("jvm_memory_used_bytes")) {
+          assertTrue(prometheus.query("{__name__=~\"" + name + "(_bucket|_count|_sum|_max|_total)?\"}").size() > 0,
+              name + " is charted by the dashboard but not scraped from the node");
+        }
+      }
+    }
+  }
+
+  /** {@code graph/stage} of each series of a Prometheus result. */
+  private static List<String> stages(com.google.gson.JsonArray result) {
+    List<String> out = new java.util.ArrayList<>();
+    result.forEach(e -> {
+      JsonObject metric = e.getAsJsonObject().getAsJsonObject("metric");
+      out.add(metric.get("graph").getAsString() + "/" + metric.get("stage").getAsString());
+    });
+    return out;
+  }
+
+  @Test
   void shouldShowTheRunningNodeLiveInHeadlessChromium() throws Exception {
     Chromium.assumeAvailable();
     try (Chromium chromium = Chromium.launch()) {
