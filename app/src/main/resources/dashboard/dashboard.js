@@ -403,7 +403,9 @@
     const head = el('header');
     head.append(el('span', 'badge', kind), el('span', 'seq', '#' + s.seq), el('time', '', fmtClock(s.timeMs)));
     const dl = el('dl', 'fields');
-    const field = (name, value, cls) => dl.append(el('dt', '', name), el('dd', cls || '', value === undefined || value === null ? '—' : value));
+    const field = (name, value, cls) => {
+      dl.append(el('dt', '', name), el('dd', cls || '', value === undefined || value === null ? '—' : value));
+    };
     if (kind === 'sl') {
       field('prompt', s.prompt);
       field('response', s.response);
