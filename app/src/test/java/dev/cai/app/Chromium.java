@@ -100,7 +100,10 @@ final class Chromium implements AutoCloseable {
     if (available()) {
       return;
     }
-    String how = "install the Debian package 'chromium' or set CAI_CHROMIUM to a Chromium binary";
+    String override = System.getenv("CAI_CHROMIUM");
+    String how = override != null && !override.isBlank()
+        ? "CAI_CHROMIUM=" + override + " is not an executable file"
+        : "install the Debian package 'chromium' or set CAI_CHROMIUM to a Chromium binary";
     if ("1".equals(System.getenv("CAI_REQUIRE_BROWSER"))) {
       Assertions.fail("CAI_REQUIRE_BROWSER=1 but no Chromium was found: " + how);
     }
