@@ -1,6 +1,6 @@
 /*
- * cai live monitor: follows the node's Server-Sent Events (GET /events, one Snapshot JSON per event; see
- * docs/monitor contract) and draws throughput, the pipeline with its buffer fill, training curves, model actors,
+ * cai live monitor: follows the node's Server-Sent Events (GET /events, one Snapshot JSON per event, as the
+ * monitor contract of issue #7 describes) and draws throughput, the pipeline with its buffer fill, training curves, model actors,
  * memory and a feed of recent samples. Plain JS, no build step; Chart.js comes from the node's WebJar route.
  * Every text from the server is shown with textContent, never parsed as HTML.
  */
@@ -403,7 +403,9 @@
     const head = el('header');
     head.append(el('span', 'badge', kind), el('span', 'seq', '#' + s.seq), el('time', '', fmtClock(s.timeMs)));
     const dl = el('dl', 'fields');
-    const field = (name, value, cls) => dl.append(el('dt', '', name), el('dd', cls || '', value === undefined || value === null ? '—' : value));
+    const field = (name, value, cls) => {
+      dl.append(el('dt', '', name), el('dd', cls || '', value === undefined || value === null ? '—' : value));
+    };
     if (kind === 'sl') {
       field('prompt', s.prompt);
       field('response', s.response);

@@ -100,7 +100,10 @@ final class Chromium implements AutoCloseable {
     if (available()) {
       return;
     }
-    String how = "install the Debian package 'chromium' or set CAI_CHROMIUM to a Chromium binary";
+    String override = System.getenv("CAI_CHROMIUM");
+    String how = override != null && !override.isBlank()
+        ? "CAI_CHROMIUM=" + override + " is not an executable file"
+        : "install the Debian package 'chromium' or set CAI_CHROMIUM to a Chromium binary";
     if ("1".equals(System.getenv("CAI_REQUIRE_BROWSER"))) {
       Assertions.fail("CAI_REQUIRE_BROWSER=1 but no Chromium was found: " + how);
     }
@@ -140,9 +143,14 @@ final class Chromium implements AutoCloseable {
     send("Runtime.enable", new JsonObject());
     send("Log.enable", new JsonObject());
     send("Page.enable", new JsonObject());
+    viewport(WIDTH, HEIGHT);
+  }
+
+  /** Sets the page's viewport (and so the screenshot size); launch sets {@value #WIDTH}x{@value #HEIGHT}. */
+  void viewport(int width, int height) {
     JsonObject metrics = new JsonObject();
-    metrics.addProperty("width", WIDTH);
-    metrics.addProperty("height", HEIGHT);
+    metrics.addProperty("width", width);
+    metrics.addProperty("height", height);
     metrics.addProperty("deviceScaleFactor", 1);
     metrics.addProperty("mobile", false);
     send("Emulation.setDeviceMetricsOverride", metrics);
@@ -261,7 +269,7 @@ final class Chromium implements AutoCloseable {
         + last + "; page errors: " + errors);
   }
 
-  /** A PNG of the viewport ({@value #WIDTH}x{@value #HEIGHT}). */
+  /** A PNG of the viewport. */
   byte[] screenshot() {
     JsonObject params = new JsonObject();
     params.addProperty("format", "png");
@@ -360,6 +368,16 @@ final class Chromium implements AutoCloseable {
     }
   }
 
+  /** The Chromium process and its children, now. */
+  List<ProcessHandle> processTree() {
+    return Stream.concat(Stream.of(process.toHandle()), process.descendants()).toList();
+  }
+
+  /** The temporary profile directory (deleted by {@link #close()}). */
+  Path profile() {
+    return profile;
+  }
+
   /** Closes the DevTools connection, kills Chromium with all its child processes, then deletes the profile. */
   @Override
   public void close() {
@@ -372,7 +390,7 @@ final class Chromium implements AutoCloseable {
   // Order: children are listed before the parent dies (afterwards they are re-parented and lost), all get
   // SIGTERM, stragglers SIGKILL; the profile is deleted only once nothing writes to it.
   private void destroy() {
-    List<ProcessHandle> tree = Stream.concat(Stream.of(process.toHandle()), process.descendants()).toList();
+    List<ProcessHandle> tree = processTree();
     tree.forEach(ProcessHandle::destroy);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
     for (ProcessHandle p : tree) {

@@ -82,8 +82,9 @@ class DashboardPageIT {
           (() => { const d = caiDashboard, l = d.last;
             return document.getElementById('phase').textContent === l.phase
               && document.getElementById('policy-version').textContent === 'v' + l.learner.policyVersion
-              && d.chartPoints === 18 * d.events; })()"""));
-      assertEquals(4.0, chromium.evaluate("document.querySelectorAll('#models tr').length"));
+              && d.chartPoints === 18 * d.events; })()"""),
+          "phase, policy version and one throughput point per stage and event");
+      assertEquals(4.0, chromium.evaluate("document.querySelectorAll('#models tr').length"), "model actor rows");
       assertTrue(((String) chromium.evaluate("document.getElementById('heap').textContent")).contains("GiB"));
 
       // The feed: newest first, the 50 most recent samples, no duplicates after the backlog was sent again.
@@ -91,16 +92,19 @@ class DashboardPageIT {
           (() => { const seqs = [...document.querySelectorAll('#feed .sample')].map(s => Number(s.dataset.seq));
             const newest = Math.max(...caiDashboard.last.samples.map(s => s.seq));
             return seqs.length === 50 && caiDashboard.samplesShown === 50
-              && seqs.every((s, i) => s === newest - i); })()"""));
-      assertEquals(Boolean.TRUE, chromium.evaluate(feedHas("A 0.62")));
-      assertEquals(Boolean.TRUE, chromium.evaluate(feedHas("B 0.73")));
-      assertEquals(Boolean.TRUE, chromium.evaluate(feedHas("Critique: the response")));
-      assertEquals(Boolean.TRUE, chromium.evaluate(feedHas("0.412")));
+              && seqs.every((s, i) => s === newest - i); })()"""),
+          "feed: the 50 newest samples, newest first, each once: " + chromium.evaluate(
+              "[...document.querySelectorAll('#feed .sample')].map(s => s.dataset.seq).join(',')"));
+      assertEquals(Boolean.TRUE, chromium.evaluate(feedHas("A 0.62")), "label choice A with pA 0.62");
+      assertEquals(Boolean.TRUE, chromium.evaluate(feedHas("B 0.73")), "label choice B with pA 0.27");
+      assertEquals(Boolean.TRUE, chromium.evaluate(feedHas("Critique: the response")), "sl critique");
+      assertEquals(Boolean.TRUE, chromium.evaluate(feedHas("0.412")), "rl score");
 
       // Sample texts are text: the markup shows literally and nothing of it runs.
-      assertEquals(Boolean.TRUE, chromium.evaluate(feedHas(HOSTILE)));
-      assertEquals(0.0, chromium.evaluate("document.querySelectorAll('#feed script, #feed img').length"));
-      assertEquals(Boolean.TRUE, chromium.evaluate("window.__xss === undefined"));
+      assertEquals(Boolean.TRUE, chromium.evaluate(feedHas(HOSTILE)), "markup in a sample shown as text");
+      assertEquals(0.0, chromium.evaluate("document.querySelectorAll('#feed script, #feed img').length"),
+          "elements parsed from sample text");
+      assertEquals(Boolean.TRUE, chromium.evaluate("window.__xss === undefined"), "sample text ran as script");
 
       assertEquals(List.of(), chromium.errors(), "console errors or uncaught exceptions in the page");
 
@@ -269,7 +273,7 @@ class DashboardPageIT {
 
     StubNode() throws IOException {
       server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-      server.createContext("/", ex -> serve(ex, ex.getRequestURI().getPath().equals("/") ? "dashboard/index.html" : null));
+      server.createContext("/", ex -> serve(ex, "/".equals(ex.getRequestURI().getPath()) ? "dashboard/index.html" : null));
       server.createContext("/dashboard/", ex -> {
         String name = ex.getRequestURI().getPath().substring("/dashboard/".length());
         serve(ex, name.matches("[A-Za-z0-9_.-]+") && !name.contains("..") ? "dashboard/" + name : null);
