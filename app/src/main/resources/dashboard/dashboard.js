@@ -479,8 +479,27 @@
     render(snapshot, first);
   }
 
+  /** Draws the curves so far (sent with a connection's first snapshot) before the live points. */
+  function renderHistory(history) {
+    if (!history) return;
+    if (charts.ppo) {
+      for (const p of history.learner || []) {
+        appendCurve(charts.ppo.data.datasets[0], p.policyVersion, p.score);
+        appendCurve(charts.ppo.data.datasets[1], p.policyVersion, p.kl);
+      }
+      charts.ppo.update('none');
+    }
+    if (charts.loss) {
+      for (const p of history.training || []) {
+        appendCurve(datasetFor(charts.loss, p.stage, seriesColor('train/' + p.stage)), p.step, p.loss);
+      }
+      charts.loss.update('none');
+    }
+  }
+
   function render(snapshot, first) {
     const stages = snapshot.stages || [];
+    renderHistory(snapshot.history);
     renderHeadline(snapshot);
     renderPipeline(stages);
     updateRateChart(charts.throughput, snapshot, 'elementsPerSec', () => true);
