@@ -214,6 +214,27 @@ class EvalCommandTest {
         red.toString());
     assertError("Preference model " + nope + " does not exist (--pm)", "--snapshots", joined(snapshots), "--pm",
         nope.toString());
+    assertError("Judge principles file " + nope + " does not exist", "--snapshots", joined(snapshots), "--principles",
+        nope.toString());
+    Path empty = dir.resolve("empty.jsonl");
+    assertError("--helpful-prompts: prompt file " + empty + " has no prompts", "--snapshots", joined(snapshots),
+        "--helpful-prompts", write(empty, "\n").toString());
+  }
+
+  @Test
+  void shouldNameSnapshotsAfterTheirFilesOrRunDirectories() throws Exception {
+    assertEquals("snapshot-0", EvalCommand.EloCommand.defaultName(snapshots.get(0)));
+    assertEquals("sl-train", EvalCommand.EloCommand.defaultName(dir.resolve("run/sl-train/model")));
+    assertEquals(List.of("snapshot-0", "snapshot-1"), EvalCommand.EloCommand.snapshots(snapshots.subList(0, 2), List.of())
+        .stream().map(EloEvaluation.Snapshot::name).toList());
+  }
+
+  private static Path write(Path file, String text) {
+    try {
+      return Files.writeString(file, text, StandardCharsets.UTF_8);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   /** Runs {@code cai eval elo} with valid defaults overridden by {@code args} and expects exit 1 with {@code message}. */
