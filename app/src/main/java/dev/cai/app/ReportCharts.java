@@ -92,6 +92,61 @@ final class ReportCharts {
     return chart;
   }
 
+  /** One snapshot on the Elo frontier: helpfulness Elo (x) and harmlessness Elo (y), each with its 95% interval. */
+  record FrontierPoint(String name, double x, double xLo, double xHi, double y, double yLo, double yHi) {}
+
+  /**
+   * Harmlessness Elo against helpfulness Elo, one labelled point per snapshot with horizontal and vertical bars for its
+   * confidence intervals, joined in the order given (e.g. training order), as Bai et al. 2022 (Constitutional AI)
+   * Fig. 2; up and to the right is better.
+   */
+  static XYChart eloFrontier(List<FrontierPoint> points, String anchorName) {
+    XYChart chart = xy("Harmlessness vs helpfulness Elo (" + points.size() + " snapshots, 95% bootstrap CIs, "
+        + anchorName + " = 0)", "helpfulness Elo", "harmlessness Elo");
+    chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
+    double[] xs = points.stream().mapToDouble(FrontierPoint::x).toArray();
+    double[] ys = points.stream().mapToDouble(FrontierPoint::y).toArray();
+    XYSeries order = chart.addSeries("snapshot order", xs, ys);
+    order.setMarker(SeriesMarkers.NONE);
+    order.setLineColor(java.awt.Color.LIGHT_GRAY);
+    double[] xRange = padded(points.stream().flatMapToDouble(p -> java.util.stream.DoubleStream.of(p.xLo(), p.xHi(), p.x())).toArray());
+    double[] yRange = padded(points.stream().flatMapToDouble(p -> java.util.stream.DoubleStream.of(p.yLo(), p.yHi(), p.y())).toArray());
+    chart.getStyler().setXAxisMin(xRange[0]).setXAxisMax(xRange[1]).setYAxisMin(yRange[0]).setYAxisMax(yRange[1]);
+    java.awt.Color[] palette = chart.getStyler().getSeriesColors();
+    for (int i = 0; i < points.size(); i++) {
+      FrontierPoint p = points.get(i);
+      java.awt.Color color = palette[i % palette.length];
+      errorBar(chart, p.name() + " (helpfulness CI)", new double[] {p.xLo(), p.xHi()}, new double[] {p.y(), p.y()}, color);
+      errorBar(chart, p.name() + " (harmlessness CI)", new double[] {p.x(), p.x()}, new double[] {p.yLo(), p.yHi()}, color);
+      XYSeries s = chart.addSeries(p.name(), new double[] {p.x()}, new double[] {p.y()});
+      s.setMarker(SeriesMarkers.CIRCLE);
+      s.setMarkerColor(color);
+      s.setLineColor(color);
+      // the label sits just above its point
+      chart.addAnnotation(new org.knowm.xchart.AnnotationText(p.name(), p.x(), p.y() + 0.04 * (yRange[1] - yRange[0]), false));
+    }
+    return chart;
+  }
+
+  /** [min − pad, max + pad] of {@code values} with pad 10% of the range, at least 10 (Elo points). */
+  static double[] padded(double[] values) {
+    double lo = Double.POSITIVE_INFINITY;
+    double hi = Double.NEGATIVE_INFINITY;
+    for (double v : values) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+    double pad = Math.max(10, 0.1 * (hi - lo));
+    return new double[] {lo - pad, hi + pad};
+  }
+
+  private static void errorBar(XYChart chart, String name, double[] x, double[] y, java.awt.Color color) {
+    XYSeries bar = chart.addSeries(name, x, y);
+    bar.setMarker(SeriesMarkers.NONE);
+    bar.setLineColor(color);
+    bar.setShowInLegend(false);
+  }
+
   /** Renders {@code chart} to a PNG at {@code file} (written to a temporary sibling, then moved into place). */
   static Path writePng(Chart<?, ?> chart, Path file) {
     BufferedImage image = BitmapEncoder.getBufferedImage(chart);
