@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.cai.runtime.eval.McEval;
+import dev.cai.runtime.gguf.GgmlType;
+import dev.cai.runtime.gguf.TinyLlama;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -386,6 +388,39 @@ class ReportCommandTest {
 
     Path chart = ReportCharts.writePng(ReportCharts.labelCalibration(e), dir.resolve("label-calibration.png"));
     BufferedImage image = ImageIO.read(chart.toFile());
+    assertEquals(ReportCharts.WIDTH, image.getWidth());
+    assertEquals(ReportCharts.HEIGHT, image.getHeight());
+  }
+
+  @Test
+  void shouldPlotTheCalibrationThatLabelEvalWritesWithATinyModel() throws Exception {
+    Path model = dir.resolve("tiny.gguf");
+    TinyLlama.write(model, 7, GgmlType.F32);
+    String q = "Which is kinder?\\nOptions:\\n(A) Let me help.\\n(B) Go away.\\nThe answer is:";
+    Path mc = write(dir.resolve("mc.jsonl"),
+        "{\"prompt\": \"" + q + "\", \"corrects\": [\" (A)\"], \"incorrects\": [\" (B)\"]}",
+        "{\"prompt\": \"" + q.replace("kinder", "ruder") + "\", \"corrects\": [\" (B)\"], \"incorrects\": [\" (A)\"]}",
+        "{\"prompt\": \"Pick one.\", \"corrects\": [\" yes\"], \"incorrects\": [\" no\", \" maybe\"]}");
+    Path run = dir.resolve("eval-run");
+    Result r = cai("label", "eval", "--model", model.toString(), "--device", "cpu", "--mc", mc.toString(), "--bins", "5",
+        "--out", run.resolve("label-eval.json").toString());
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().contains("json             " + run.resolve("label-eval.json")), r.out());
+
+    MetricsSeries.LabelEval e = MetricsSeries.labelEval(run.resolve("label-eval.json")).orElseThrow();
+    assertEquals(mc.toString(), e.mcFile());
+    assertEquals(3, e.items());
+    assertEquals(2, e.swappable(), "the two (A)/(B) items");
+    assertEquals(5, e.raw().size());
+    assertEquals(2 + 2 + 3, e.raw().stream().mapToInt(McEval.Bin::count).sum(), "every option of every item");
+    assertEquals(2 * 2, e.debiased().stream().mapToInt(McEval.Bin::count).sum(), "both options of each swappable item");
+    double weighted = e.raw().stream().filter(b -> b.count() > 0).mapToDouble(b -> b.count() * b.meanPredicted()).sum();
+    assertEquals(3.0, weighted, 1e-9, "the options' probabilities of each item sum to 1");
+
+    Result report = cai("report", run.toString());
+    assertEquals(0, report.code(), report.err());
+    assertEquals(List.of(run.resolve("report/label-calibration.png").toString()), report.out().lines().toList());
+    BufferedImage image = ImageIO.read(run.resolve("report/label-calibration.png").toFile());
     assertEquals(ReportCharts.WIDTH, image.getWidth());
     assertEquals(ReportCharts.HEIGHT, image.getHeight());
   }
