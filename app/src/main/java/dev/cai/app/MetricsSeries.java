@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -19,6 +20,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
+import java.util.function.ToIntFunction;
 
 /**
  * Typed series read from the metrics files of a run, for {@code cai report}: pure functions of the file contents, no
@@ -81,10 +84,12 @@ final class MetricsSeries {
   record RunLine(int number, double timeMs, String phase, List<StageReading> stages) {}
 
   /**
-   * The rates of one stage over the interval that ends at {@code minutes} (since the file's first line); {@code segment}
-   * numbers the runs of consecutive lines of one phase (one command), so that a chart does not join two commands.
+   * The rates of one stage over the interval of {@code seconds} that ends at {@code minutes} (since the file's first line);
+   * {@code segment} numbers the runs of consecutive lines of one phase (one command), so that a chart does not join two
+   * commands.
    */
-  record StageRate(String phase, String stage, int segment, double minutes, double elementsPerSec, double tokensPerSec) {}
+  record StageRate(String phase, String stage, int segment, double minutes, double seconds, double elementsPerSec,
+      double tokensPerSec) {}
 
   /** The buffer fill (in flight / capacity) of one stage at {@code minutes}; NaN where the writer did not know it. */
   record StageFill(String phase, String stage, int segment, double minutes, double bufferFill) {}
@@ -244,7 +249,8 @@ final class MetricsSeries {
                 + "within phase " + line.phase() + ": " + fmt(dElements < 0 ? b.elements() : b.tokens()) + " (line "
                 + prev.number() + ") to " + fmt(dElements < 0 ? s.elements() : s.tokens()));
           }
-          rates.add(new StageRate(line.phase(), s.key(), segment, minutes, dElements / seconds, dTokens / seconds));
+          rates.add(new StageRate(line.phase(), s.key(), segment, minutes, seconds, dElements / seconds,
+              dTokens / seconds));
           a.rateElements += dElements;
           a.rateTokens += dTokens;
           a.seconds += seconds;
@@ -256,6 +262,87 @@ final class MetricsSeries {
     }
     List<StageSummary> summary = acc.values().stream().map(SummaryAcc::summary).toList();
     return new Throughput(file, lines.size(), rates, fills, summary);
+  }
+
+  /**
+   * Each rate replaced by the mean over the trailing {@code windowSeconds}: Δcount / Δt over the intervals of the same
+   * stage and command that end less than the window before it (itself included), i.e. their time-weighted mean rate. A
+   * bursty stage (a batch a minute, sampled every 10 s) reads as a level instead of spikes.
+   */
+  static List<StageRate> trailingRates(List<StageRate> rates, double windowSeconds) {
+    List<StageRate> out = new ArrayList<>(rates);
+    for (List<Integer> group : groups(rates, StageRate::stage, StageRate::segment)) {
+      double[] t = new double[group.size()];
+      double[] dt = new double[t.length];
+      double[] elements = new double[t.length];
+      double[] tokens = new double[t.length];
+      for (int i = 0; i < t.length; i++) {
+        StageRate r = rates.get(group.get(i));
+        t[i] = r.minutes() * 60;
+        dt[i] = r.seconds();
+        elements[i] = r.elementsPerSec();
+        tokens[i] = r.tokensPerSec();
+      }
+      double[] e = trailingMean(t, elements, dt, windowSeconds);
+      double[] k = trailingMean(t, tokens, dt, windowSeconds);
+      for (int i = 0; i < t.length; i++) {
+        StageRate r = rates.get(group.get(i));
+        out.set(group.get(i), new StageRate(r.phase(), r.stage(), r.segment(), r.minutes(), r.seconds(), e[i], k[i]));
+      }
+    }
+    return out;
+  }
+
+  /** Each buffer fill replaced by the mean of the known fills of the same stage and command in the trailing window. */
+  static List<StageFill> trailingFills(List<StageFill> fills, double windowSeconds) {
+    List<StageFill> out = new ArrayList<>(fills);
+    for (List<Integer> group : groups(fills, StageFill::stage, StageFill::segment)) {
+      double[] t = new double[group.size()];
+      double[] fill = new double[t.length];
+      double[] weight = new double[t.length];
+      for (int i = 0; i < t.length; i++) {
+        StageFill f = fills.get(group.get(i));
+        t[i] = f.minutes() * 60;
+        fill[i] = f.bufferFill();
+        weight[i] = Double.isFinite(f.bufferFill()) ? 1 : 0;
+      }
+      double[] mean = trailingMean(t, fill, weight, windowSeconds);
+      for (int i = 0; i < t.length; i++) {
+        StageFill f = fills.get(group.get(i));
+        out.set(group.get(i), new StageFill(f.phase(), f.stage(), f.segment(), f.minutes(), mean[i]));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * At each i, Σ w·v / Σ w over the points j &le; i with t[j] &gt; t[i] − window ({@code t} increasing); points of weight
+   * 0 are left out, NaN when none is left.
+   */
+  static double[] trailingMean(double[] t, double[] v, double[] w, double window) {
+    double[] out = new double[t.length];
+    for (int i = 0; i < t.length; i++) {
+      double num = 0;
+      double den = 0;
+      for (int j = i; j >= 0 && t[j] > t[i] - window; j--) {
+        if (w[j] > 0) {
+          num += w[j] * v[j];
+          den += w[j];
+        }
+      }
+      out[i] = den > 0 ? num / den : Double.NaN;
+    }
+    return out;
+  }
+
+  /** The indices of {@code rows} grouped by stage and segment, each group in row order. */
+  private static <T> Collection<List<Integer>> groups(List<T> rows, Function<T, String> stage, ToIntFunction<T> segment) {
+    Map<String, List<Integer>> groups = new LinkedHashMap<>();
+    for (int i = 0; i < rows.size(); i++) {
+      T r = rows.get(i);
+      groups.computeIfAbsent(stage.apply(r) + "\u0000" + segment.applyAsInt(r), k -> new ArrayList<>()).add(i);
+    }
+    return groups.values();
   }
 
   /** Running sums of one phase/stage for its {@link StageSummary}. */

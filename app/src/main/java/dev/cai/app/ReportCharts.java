@@ -100,22 +100,34 @@ final class ReportCharts {
     return chart;
   }
 
-  /** Elements/s of every graph/stage over wall time: one line per stage, broken between the run's commands. */
+  /** Trailing window of the stage charts: the mean over it reads better than 10 s samples of bursty stages. */
+  static final double STAGE_WINDOW_SECONDS = 60;
+
+  /**
+   * Elements/s of every graph/stage over wall time ({@link #STAGE_WINDOW_SECONDS} trailing mean): one line per stage,
+   * broken between the run's commands.
+   */
   static XYChart throughput(MetricsSeries.Throughput t) {
-    XYChart chart = xy("Stage throughput: elements/s between consecutive lines of " + t.file().getFileName(),
-        "minutes since the first line", "elements/s");
-    addStageSeries(chart, points(t.rates(), MetricsSeries.StageRate::stage, MetricsSeries.StageRate::segment,
-        MetricsSeries.StageRate::minutes, MetricsSeries.StageRate::elementsPerSec));
+    XYChart chart = xy(String.format(Locale.ROOT, "Stage throughput (%s, %.0f s trailing mean)", t.file().getFileName(),
+        STAGE_WINDOW_SECONDS), "minutes since the first line", "elements/s");
+    addStageSeries(chart, points(MetricsSeries.trailingRates(t.rates(), STAGE_WINDOW_SECONDS),
+        MetricsSeries.StageRate::stage, MetricsSeries.StageRate::segment, MetricsSeries.StageRate::minutes,
+        MetricsSeries.StageRate::elementsPerSec));
     chart.getStyler().setYAxisMin(0.0);
+    chart.getStyler().setYAxisDecimalPattern("0.###");
     return chart;
   }
 
-  /** Buffer fill (in flight / capacity) of every graph/stage over wall time: near 1, the stage backpressures upstream. */
+  /**
+   * Buffer fill (in flight / capacity) of every graph/stage over wall time ({@link #STAGE_WINDOW_SECONDS} trailing mean):
+   * near 1, the stage is the bottleneck and backpressures its upstream.
+   */
   static XYChart bufferFill(MetricsSeries.Throughput t) {
-    XYChart chart = xy("Stage buffer fill: in flight / capacity (near 1 = bottleneck, backpressures its upstream)",
-        "minutes since the first line", "buffer fill");
-    addStageSeries(chart, points(t.fills(), MetricsSeries.StageFill::stage, MetricsSeries.StageFill::segment,
-        MetricsSeries.StageFill::minutes, MetricsSeries.StageFill::bufferFill));
+    XYChart chart = xy(String.format(Locale.ROOT, "Stage buffer fill, in flight / capacity (%.0f s trailing mean; near 1 "
+        + "= bottleneck)", STAGE_WINDOW_SECONDS), "minutes since the first line", "buffer fill");
+    addStageSeries(chart, points(MetricsSeries.trailingFills(t.fills(), STAGE_WINDOW_SECONDS),
+        MetricsSeries.StageFill::stage, MetricsSeries.StageFill::segment, MetricsSeries.StageFill::minutes,
+        MetricsSeries.StageFill::bufferFill));
     chart.getStyler().setYAxisMin(0.0);
     chart.getStyler().setYAxisMax(1.0);
     return chart;

@@ -22,7 +22,7 @@ import picocli.CommandLine.Spec;
         + "score/KL and clip fraction/approx-KL/entropy (rl-metrics.jsonl or rl/rl-metrics.jsonl), the distribution "
         + "of the AI-feedback soft labels p_chosen (label/comparisons.jsonl or comparisons.jsonl), the labeler's "
         + "reliability diagram (label-eval.json, written by cai label eval --mc FILE --out RUN_DIR/label-eval.json), and "
-        + "per graph/stage throughput (elements/s) and buffer fill over wall time (metrics.jsonl, written by every long "
+        + "per graph/stage throughput (elements/s) and buffer fill over wall time, 60 s trailing means (metrics.jsonl, written by every long "
         + "command).",
         "Sources that are absent or empty are skipped; a malformed line stops the report with FILE:LINE: problem. "
             + "Prints the paths of the files written, then, from metrics.jsonl, a table per phase and stage: elements "

@@ -239,13 +239,13 @@ class ReportCommandTest {
     assertEquals(7, t.lines());
     // rates between consecutive lines of one phase, at the interval's end; none across a phase change (lines 4 and 6)
     assertEquals(List.of(
-        new MetricsSeries.StageRate("sl-generate", "sl/read", 0, 10 / 60.0, 0.8, 0.0),         // 8 in 10 s
-        new MetricsSeries.StageRate("sl-generate", "sl/critique", 0, 10 / 60.0, 0.2, 30.0),    // 2 and 300 in 10 s
-        new MetricsSeries.StageRate("sl-generate", "sl/read", 0, 0.5, 0.4, 0.0),               // 8 in 20 s
-        new MetricsSeries.StageRate("sl-generate", "sl/critique", 0, 0.5, 0.2, 30.0),          // 4 and 600 in 20 s
-        new MetricsSeries.StageRate("label", "label/sample", 1, 0.75, 1.0, 100.0),             // 5 and 500 in 5 s
-        new MetricsSeries.StageRate("sl-generate", "sl/read", 2, 70 / 60.0, 0.5, 0.0),         // 5 in 10 s (restarted)
-        new MetricsSeries.StageRate("sl-generate", "sl/critique", 2, 70 / 60.0, 0.2, 15.0)),   // 2 and 150 in 10 s
+        new MetricsSeries.StageRate("sl-generate", "sl/read", 0, 10 / 60.0, 10, 0.8, 0.0),         // 8 in 10 s
+        new MetricsSeries.StageRate("sl-generate", "sl/critique", 0, 10 / 60.0, 10, 0.2, 30.0),    // 2 and 300 in 10 s
+        new MetricsSeries.StageRate("sl-generate", "sl/read", 0, 0.5, 20, 0.4, 0.0),               // 8 in 20 s
+        new MetricsSeries.StageRate("sl-generate", "sl/critique", 0, 0.5, 20, 0.2, 30.0),          // 4 and 600 in 20 s
+        new MetricsSeries.StageRate("label", "label/sample", 1, 0.75, 5, 1.0, 100.0),             // 5 and 500 in 5 s
+        new MetricsSeries.StageRate("sl-generate", "sl/read", 2, 70 / 60.0, 10, 0.5, 0.0),         // 5 in 10 s (restarted)
+        new MetricsSeries.StageRate("sl-generate", "sl/critique", 2, 70 / 60.0, 10, 0.2, 15.0)),   // 2 and 150 in 10 s
         t.rates());
     assertEquals(12, t.fills().size(), "one fill per stage per line");
     assertEquals(new MetricsSeries.StageFill("sl-generate", "sl/read", 0, 0.5, Double.NaN), t.fills().get(4), "null fill");
@@ -256,6 +256,32 @@ class ReportCommandTest {
         new MetricsSeries.StageSummary("sl-generate", "sl/critique", 9, 1150, 40, 0.2, 26.25, 0.6),
         new MetricsSeries.StageSummary("label", "label/sample", 9, 900, 5, 1.0, 100.0, 0.75)),
         t.summary());
+  }
+
+  @Test
+  void shouldAverageRatesAndFillsOverATrailingWindowWithinACommand() throws IOException {
+    MetricsSeries.Throughput t = MetricsSeries.throughput(write(dir.resolve("metrics.jsonl"), metricsLines()));
+    List<MetricsSeries.StageRate> window = MetricsSeries.trailingRates(t.rates(), 60);
+    // the same intervals (order, stage, command, time) with the window's rates
+    assertEquals(t.rates().stream().map(r -> List.of(r.stage(), r.segment(), r.minutes(), r.seconds())).toList(),
+        window.stream().map(r -> List.of(r.stage(), r.segment(), r.minutes(), r.seconds())).toList());
+    // sl/read at 0.5 min: (8 + 8) in 30 s; sl/critique: (2 + 4) and (300 + 600) in 30 s; the second sl-generate command
+    // (last two) is not mixed with the first
+    assertArrayEquals(new double[] {0.8, 0.2, 16 / 30.0, 0.2, 1.0, 0.5, 0.2},
+        window.stream().mapToDouble(MetricsSeries.StageRate::elementsPerSec).toArray(), 1e-12);
+    assertArrayEquals(new double[] {0, 30, 0, 30, 100, 0, 15},
+        window.stream().mapToDouble(MetricsSeries.StageRate::tokensPerSec).toArray(), 1e-12);
+    assertEquals(0.4, MetricsSeries.trailingRates(t.rates(), 20).get(2).elementsPerSec(), 1e-12,
+        "a 20 s window holds only the last interval");
+    List<MetricsSeries.StageFill> fills = MetricsSeries.trailingFills(t.fills(), 60);
+    assertEquals(List.of(0.0, 0.125, 0.125, 0.0, 0.25), fills.stream().filter(f -> f.stage().equals("sl/read"))
+        .map(MetricsSeries.StageFill::bufferFill).toList(), "means of 0; 0, 0.25; the same (null left out); 0; 0, 0.5");
+    double[] time = {0, 10, 20, 30};
+    double[] value = {1, 2, 5, 3};
+    double[] weight = {1, 1, 0, 1};
+    assertArrayEquals(new double[] {1, 1.5, 2, 3}, MetricsSeries.trailingMean(time, value, weight, 15), "weight 0 is out");
+    assertArrayEquals(new double[] {1, 2, Double.NaN, 3}, MetricsSeries.trailingMean(time, value, weight, 5));
+    assertArrayEquals(new double[] {1, 5 / 3.0, 5 / 3.0, 2.5}, MetricsSeries.trailingMean(time, value, new double[] {1, 2, 0, 2}, 25));
   }
 
   @Test
