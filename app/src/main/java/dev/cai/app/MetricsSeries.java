@@ -25,7 +25,8 @@ import java.util.function.ToIntFunction;
 
 /**
  * Typed series read from the metrics files of a run, for {@code cai report}: pure functions of the file contents, no
- * rendering. Every reader skips blank lines and fails on a malformed line with {@code FILE:LINE: problem}.
+ * rendering. Every JSONL reader skips blank lines and fails on a malformed line with {@code FILE:LINE: problem}; the
+ * one JSON file ({@code label-eval.json}) fails with {@code FILE: problem} naming the key.
  */
 final class MetricsSeries {
   private MetricsSeries() {}
