@@ -201,6 +201,7 @@ record MonitorReadings(long timeMs, String phase, List<Stage> stages, List<Model
     JsonObject o = new JsonObject();
     o.addProperty("time_ms", timeMs);
     o.addProperty("phase", phase);
+    o.addProperty("phase_start_ms", baseline.timeMs());
     JsonArray st = new JsonArray();
     for (Stage s : stages) {
       Stage b = base.get(s.key());
