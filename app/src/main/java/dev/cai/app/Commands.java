@@ -16,6 +16,7 @@ final class Commands {
     root.addSubcommand(new RlCommand());
     root.addSubcommand(new BenchCommand());
     root.addSubcommand(new RunCommand());
+    root.addSubcommand(new EvalCommand());
     root.addSubcommand(new ReportCommand());
     root.addSubcommand(new DemoCommand());
   }
