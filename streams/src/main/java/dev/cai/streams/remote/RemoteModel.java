@@ -91,6 +91,9 @@ public record RemoteModel(URI baseUrl, String model, Optional<String> apiKeyEnv,
       while (url.endsWith("/")) {
         url = url.substring(0, url.length() - 1); // "…/v1/" means "…/v1"
       }
+      if (!url.startsWith("http://") && !url.startsWith("https://")) {
+        throw new IllegalArgumentException("the base URL '" + url + "' must start with http:// or https://");
+      }
       base = new URI(url);
     } catch (URISyntaxException e) {
       throw new IllegalArgumentException("the base URL is not a URL: " + e.getMessage());

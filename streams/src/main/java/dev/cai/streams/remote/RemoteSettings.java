@@ -41,7 +41,12 @@ public record RemoteSettings(Duration connectTimeout, Duration requestTimeout, i
 
   /** The defaults of {@code cai.remote} in reference.conf. */
   public static RemoteSettings defaults() {
-    return fromConfig(ConfigFactory.defaultReference().getConfig("cai.remote"));
+    return fromConfig(defaultsConfig());
+  }
+
+  /** The {@code cai.remote} block of reference.conf. */
+  static Config defaultsConfig() {
+    return ConfigFactory.defaultReference().getConfig("cai.remote");
   }
 
   /** The wait before retry {@code retry} (0-based): initialBackoff · 2^retry, at most maxBackoff. */
