@@ -17,6 +17,12 @@ public final class ModelLoading {
     return new GenerationModel(model(loaded, device), loaded.tokenizer(), loaded.chatTemplate(), loaded.modelId());
   }
 
+  /** An OpenAI-style completion model ({@code cai serve}) from a model path, on {@code device}. */
+  public static CompletionModel completion(Path path, DeviceSetting device) {
+    LoadedModel loaded = ModelFiles.load(path);
+    return new CompletionModel(model(loaded, device), loaded.tokenizer(), loaded.chatTemplate(), loaded.modelId());
+  }
+
   /** A PPO policy (sampling with per-token log-probs, swappable weights) from a model path, on {@code device}. */
   public static PolicyModel policy(Path path, DeviceSetting device) {
     LoadedModel loaded = ModelFiles.load(path);

@@ -45,7 +45,7 @@ public final class PolicyModel implements AutoCloseable {
     if (seeds.length != conversations.size()) {
       throw new IllegalArgumentException(conversations.size() + " conversations but " + seeds.length + " seeds");
     }
-    GenerationSettings s = withEndOfTurn(settings);
+    GenerationSettings s = withEndOfTurn(template, settings);
     List<Integer> requests = java.util.stream.IntStream.range(0, seeds.length).boxed().toList();
     return BatchModel.serveAccepted(requests, i -> {
       BatchModel.Outcome<int[]> ids = tokenize(conversations.get(i), s);
@@ -84,8 +84,11 @@ public final class PolicyModel implements AutoCloseable {
     return BatchModel.Outcome.ok(ids);
   }
 
-  /** Transcript-format models have no end-of-turn token: stop at the next "\n\nHuman:". */
-  private GenerationSettings withEndOfTurn(GenerationSettings s) {
+  /**
+   * {@code s} for replies in {@code template}'s format: transcript-format models have no end-of-turn token, so they
+   * also stop at the next "\n\nHuman:".
+   */
+  public static GenerationSettings withEndOfTurn(ChatTemplate template, GenerationSettings s) {
     if (template.format() == ChatTemplate.Format.TRANSCRIPT && !s.stopStrings().contains(template.endOfTurn())) {
       List<String> stops = new ArrayList<>(s.stopStrings());
       stops.add(template.endOfTurn());

@@ -30,6 +30,16 @@ final class AppMeters {
   private static final Learner LEARNER = new Learner(Metrics.globalRegistry);
   private static final Map<String, Training> TRAINING = new LinkedHashMap<>();
   private static final Map<String, Store> STORES = new LinkedHashMap<>();
+  /** Most points kept per curve for a dashboard that connects late (older ones are dropped). */
+  static final int HISTORY_LIMIT = 5000;
+  private static final java.util.ArrayDeque<LearnerPoint> LEARNER_HISTORY = new java.util.ArrayDeque<>();
+  private static final Map<String, java.util.ArrayDeque<TrainPoint>> TRAINING_HISTORY = new LinkedHashMap<>();
+
+  /** One PPO update of the learner curve: policy version, mean score, KL. */
+  record LearnerPoint(long policyVersion, double score, double kl) {}
+
+  /** One optimizer step of a supervised training curve. */
+  record TrainPoint(String stage, long step, double loss) {}
 
   /** PPO learner meters: an update counter and timer, and gauges of the last update's diagnostics. */
   private static final class Learner {
@@ -69,6 +79,12 @@ final class AppMeters {
   static void learned(LearnerActor.Learned learned) {
     learned.stats().ifPresent(s -> {
       lastUpdate = Optional.of(s);
+      synchronized (LEARNER_HISTORY) {
+        LEARNER_HISTORY.addLast(new LearnerPoint(s.version(), s.meanScore(), s.kl()));
+        while (LEARNER_HISTORY.size() > HISTORY_LIMIT) {
+          LEARNER_HISTORY.removeFirst();
+        }
+      }
       LEARNER.updates.increment();
       LEARNER.updateTime.record(s.millis(), TimeUnit.MILLISECONDS);
     });
@@ -77,6 +93,22 @@ final class AppMeters {
   /** The last update of this process, if any. */
   static Optional<UpdateStats> lastUpdate() {
     return lastUpdate;
+  }
+
+  /** The PPO curve of this process so far (at most {@link #HISTORY_LIMIT} latest updates). */
+  static List<LearnerPoint> learnerHistory() {
+    synchronized (LEARNER_HISTORY) {
+      return List.copyOf(LEARNER_HISTORY);
+    }
+  }
+
+  /** The supervised training curves of this process so far, stage after stage. */
+  static List<TrainPoint> trainingHistory() {
+    List<TrainPoint> out = new ArrayList<>();
+    synchronized (TRAINING_HISTORY) {
+      TRAINING_HISTORY.values().forEach(out::addAll);
+    }
+    return out;
   }
 
   /** Learner updates so far in this process. */
@@ -107,6 +139,13 @@ final class AppMeters {
       t = TRAINING.computeIfAbsent(stage, AppMeters::training);
     }
     t.loss()[0] = step.loss();
+    synchronized (TRAINING_HISTORY) {
+      java.util.ArrayDeque<TrainPoint> h = TRAINING_HISTORY.computeIfAbsent(stage, k -> new java.util.ArrayDeque<>());
+      h.addLast(new TrainPoint(stage, step.step(), step.loss()));
+      while (h.size() > HISTORY_LIMIT) {
+        h.removeFirst();
+      }
+    }
     t.steps().increment();
     t.stepTime().record(nanos, TimeUnit.NANOSECONDS);
   }

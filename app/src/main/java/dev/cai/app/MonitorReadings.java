@@ -70,6 +70,40 @@ record MonitorReadings(long timeMs, String phase, List<Stage> stages, List<Model
    * stage it did not have), and {@code samples}.
    */
   JsonObject snapshot(Optional<MonitorReadings> previous, List<SampleFeed.Sample> samples) {
+    return snapshotWithoutHistory(previous, samples);
+  }
+
+  /**
+   * The dashboard snapshot with the curves so far ({@code history}: the PPO and training points of this process), which a
+   * dashboard that connects late draws first.
+   */
+  JsonObject snapshot(Optional<MonitorReadings> previous, List<SampleFeed.Sample> samples,
+      List<AppMeters.LearnerPoint> learnerHistory, List<AppMeters.TrainPoint> trainingHistory) {
+    JsonObject o = snapshotWithoutHistory(previous, samples);
+    JsonObject history = new JsonObject();
+    JsonArray lh = new JsonArray();
+    for (AppMeters.LearnerPoint p : learnerHistory) {
+      JsonObject j = new JsonObject();
+      j.addProperty("policyVersion", p.policyVersion());
+      j.add("score", num(p.score()));
+      j.add("kl", num(p.kl()));
+      lh.add(j);
+    }
+    history.add("learner", lh);
+    JsonArray th = new JsonArray();
+    for (AppMeters.TrainPoint p : trainingHistory) {
+      JsonObject j = new JsonObject();
+      j.addProperty("stage", p.stage());
+      j.addProperty("step", p.step());
+      j.add("loss", num(p.loss()));
+      th.add(j);
+    }
+    history.add("training", th);
+    o.add("history", history);
+    return o;
+  }
+
+  private JsonObject snapshotWithoutHistory(Optional<MonitorReadings> previous, List<SampleFeed.Sample> samples) {
     Map<String, Stage> before = new HashMap<>();
     previous.ifPresent(p -> p.stages().forEach(s -> before.put(s.key(), s)));
     double secs = previous.map(p -> (timeMs - p.timeMs()) / 1000.0).orElse(0.0);
@@ -167,6 +201,7 @@ record MonitorReadings(long timeMs, String phase, List<Stage> stages, List<Model
     JsonObject o = new JsonObject();
     o.addProperty("time_ms", timeMs);
     o.addProperty("phase", phase);
+    o.addProperty("phase_start_ms", baseline.timeMs());
     JsonArray st = new JsonArray();
     for (Stage s : stages) {
       Stage b = base.get(s.key());

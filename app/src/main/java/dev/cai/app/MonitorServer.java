@@ -31,6 +31,9 @@ import org.apache.pekko.stream.javadsl.Source;
  * WebJar), {@code GET /events} (a snapshot per interval as server-sent events) and {@code GET /api/snapshot}.
  */
 final class MonitorServer {
+  /** Rates on /events are taken over this window (or since the connection opened, when younger). */
+  static final long RATE_WINDOW_MS = 10_000;
+
   private static final String CHART_JS_PROPERTIES = "META-INF/maven/org.webjars.npm/chart.js/pom.properties";
 
   private final ServerBinding binding;
@@ -105,15 +108,19 @@ final class MonitorServer {
               () -> getFromResource(chartJs)),
           path("events", () -> completeOK(events(), EventStreamMarshalling.toEventStream())),
           path(PathMatchers.segment("api").slash("snapshot"), () -> complete(HttpEntities.create(
-              ContentTypes.APPLICATION_JSON, MonitorReadings.now(phase.get())
-                  .snapshot(Optional.empty(), SampleFeed.global().since(0)).toString())))));
+              ContentTypes.APPLICATION_JSON, MonitorReadings.now(phase.get()).snapshot(Optional.empty(),
+                  SampleFeed.global().since(0), AppMeters.learnerHistory(), AppMeters.trainingHistory()).toString())))));
     }
 
-    /** One snapshot per interval; each connection keeps its previous reading (rates) and last sample seen. */
+    /**
+     * One snapshot per interval. Each connection keeps its readings of the last {@link #RATE_WINDOW_MS} (rates are taken
+     * over that window: smooth for stages that work in batches) and the last sample it was sent; its first snapshot
+     * carries the curves so far.
+     */
     private Source<ServerSentEvent, NotUsed> events() {
       return Source.tick(java.time.Duration.ZERO, settings.snapshotInterval(), "tick")
           .statefulMapConcat(() -> {
-            MonitorReadings[] previous = {null};
+            java.util.ArrayDeque<MonitorReadings> window = new java.util.ArrayDeque<>();
             long[] lastSeq = {0};
             return tick -> {
               MonitorReadings now = MonitorReadings.now(phase.get());
@@ -121,8 +128,14 @@ final class MonitorServer {
               if (!samples.isEmpty()) {
                 lastSeq[0] = samples.get(samples.size() - 1).seq();
               }
-              String json = now.snapshot(Optional.ofNullable(previous[0]), samples).toString();
-              previous[0] = now;
+              boolean first = window.isEmpty();
+              while (window.size() > 1 && now.timeMs() - window.peekFirst().timeMs() > RATE_WINDOW_MS) {
+                window.removeFirst();
+              }
+              Optional<MonitorReadings> since = Optional.ofNullable(window.peekFirst());
+              String json = (first ? now.snapshot(since, samples, AppMeters.learnerHistory(), AppMeters.trainingHistory())
+                  : now.snapshot(since, samples)).toString();
+              window.addLast(now);
               return List.of(ServerSentEvent.create(json, "snapshot"));
             };
           })

@@ -53,6 +53,7 @@ final class Monitoring {
   }
 
   private static Monitoring current;
+  private static long lastJournalMs; // guarded by Monitoring.class
 
   private final Settings settings;
   private final PrometheusMeterRegistry registry;
@@ -157,8 +158,13 @@ final class Monitoring {
       if (file.getParent() != null) {
         Files.createDirectories(file.getParent());
       }
-      String line = MonitorReadings.now(baseline.phase()).journalLine(baseline) + "\n";
-      synchronized (Monitoring.class) {
+      synchronized (Monitoring.class) { // read inside the lock: lines are written in time order
+        while (System.currentTimeMillis() <= lastJournalMs) {
+          Thread.onSpinWait(); // at most a millisecond: readers need time_ms to increase from line to line
+        }
+        MonitorReadings now = MonitorReadings.now(baseline.phase());
+        lastJournalMs = now.timeMs();
+        String line = now.journalLine(baseline) + "\n";
         Files.writeString(file, line, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
       }
     } catch (IOException | UncheckedIOException e) {

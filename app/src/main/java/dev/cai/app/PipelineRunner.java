@@ -261,7 +261,8 @@ final class PipelineRunner {
     err.flush();
   }
 
-  private static void writeAtomically(Path file, String text) {
+  /** Writes {@code text} to {@code file} through a temporary sibling renamed over it (parents created). */
+  static void writeAtomically(Path file, String text) {
     try {
       Files.createDirectories(file.getParent());
       Path tmp = file.resolveSibling(file.getFileName() + ".tmp");

@@ -1,5 +1,6 @@
 package dev.cai.app;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
@@ -50,6 +51,69 @@ class LiveMonitoringIT {
   static double sample(String exposition, String series) {
     Matcher m = Pattern.compile("^" + Pattern.quote(series) + " (\\S+)$", Pattern.MULTILINE).matcher(exposition);
     return m.find() ? Double.parseDouble(m.group(1)) : -1;
+  }
+
+  @Test
+  void shouldDeliverPerStageThroughputToARealPrometheus() throws Exception {
+    PrometheusServer.assumeAvailable();
+    try (PrometheusServer prometheus = PrometheusServer.start(List.of(node.target()))) {
+      com.google.gson.JsonArray rates = prometheus.awaitSeries(
+          "sum by (graph, stage) (rate(cai_stage_elements_total{job=\"cai\"}[10s])) > 0",
+          r -> stages(r).containsAll(List.of("sl/read", "sl/respond", "sl/critique", "sl/revise", "sl/commit")),
+          Duration.ofSeconds(90));
+      assertTrue(stages(rates).contains("sl/prompt"), rates.toString());
+      // the tokens/s and latency panels of the Grafana dashboard have data too
+      prometheus.awaitSeries("sum by (stage) (rate(cai_stage_tokens_total{graph=\"sl\"}[10s])) > 0",
+          r -> r.size() >= 3, Duration.ofSeconds(30));
+      prometheus.awaitSeries("histogram_quantile(0.95, sum by (le, stage) (rate(cai_stage_latency_seconds_bucket"
+          + "{graph=\"sl\"}[10s])))", r -> r.size() >= 5, Duration.ofSeconds(30));
+      // every series the committed Grafana dashboard queries that an SL node serves is in Prometheus
+      for (String name : GrafanaDashboard.baseNames(GrafanaDashboard.metricNames(GrafanaDashboardTest.DASHBOARD))) {
+        if (name.startsWith("cai_stage_") || name.startsWith("cai_model_") || name.startsWith("cai_store_")
+            || name.equals("cai_process_resident_memory_bytes") || name.equals("jvm_memory_used_bytes")) {
+          assertTrue(prometheus.query("{__name__=~\"" + name + "(_bucket|_count|_sum|_max|_total)?\"}").size() > 0,
+              name + " is charted by the dashboard but not scraped from the node");
+        }
+      }
+    }
+  }
+
+  /** {@code graph/stage} of each series of a Prometheus result. */
+  private static List<String> stages(com.google.gson.JsonArray result) {
+    List<String> out = new java.util.ArrayList<>();
+    result.forEach(e -> {
+      JsonObject metric = e.getAsJsonObject().getAsJsonObject("metric");
+      out.add(metric.get("graph").getAsString() + "/" + metric.get("stage").getAsString());
+    });
+    return out;
+  }
+
+  @Test
+  void shouldShowTheRunningNodeLiveInHeadlessChromium() throws Exception {
+    Chromium.assumeAvailable();
+    try (Chromium chromium = Chromium.launch()) {
+      chromium.navigate(node.url() + "/");
+      Duration wait = Duration.ofSeconds(60);
+      chromium.waitFor("window.caiDashboard && caiDashboard.events >= 4 && caiDashboard.chartPoints > 0", wait);
+      chromium.waitFor("caiDashboard.samplesShown > 0", wait);
+      assertEquals("sl-generate", chromium.evaluate("caiDashboard.last.phase"));
+      @SuppressWarnings("unchecked")
+      List<Object> boxes = (List<Object>) chromium.evaluate(
+          "[...document.querySelectorAll('#pipeline .stage')].map(b => b.dataset.key)");
+      assertEquals(List.of("sl/read", "sl/prompt", "sl/respond", "sl/critique", "sl/revise", "sl/commit"), boxes,
+          "the pipeline diagram shows the node's SL stages in order");
+      double before = ((Number) chromium.evaluate("caiDashboard.last.stages.find(s => s.stage === 'critique').elements"))
+          .doubleValue();
+      chromium.waitFor("caiDashboard.last.stages.find(s => s.stage === 'critique').elements > " + before, wait);
+      assertTrue((Boolean) chromium.evaluate("[...document.querySelectorAll('#feed .sample')].length > 0"),
+          "the sample feed shows the node's examples");
+      assertEquals(List.of(), chromium.errors(), "no errors in the page");
+      byte[] png = chromium.screenshot();
+      Path shot = Path.of("target", "dashboard-live.png");
+      Files.createDirectories(shot.getParent());
+      Files.write(shot, png);
+      assertTrue(png.length > 20_000 && png[1] == 'P' && png[2] == 'N' && png[3] == 'G', "a PNG screenshot: " + shot);
+    }
   }
 
   @Test

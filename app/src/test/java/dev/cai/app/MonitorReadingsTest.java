@@ -70,6 +70,28 @@ class MonitorReadingsTest {
   }
 
   @Test
+  void shouldStartANewSeriesWhenTheSameCommandRunsAgain() {
+    MonitorReadings baseline = reading(1_000, 0, 0, 0, Optional.empty());
+    assertEquals(1_000, reading(12_000, 16, 1_500, 4, Optional.empty()).journalLine(baseline).get("phase_start_ms")
+        .getAsLong(), "each line names when its command began");
+    java.nio.file.Path file = java.nio.file.Path.of("metrics.jsonl");
+    List<MetricsSeries.RunLine> lines = List.of(
+        new MetricsSeries.RunLine(1, 10_000, "sl-generate", 0, List.of(stage(10))),
+        new MetricsSeries.RunLine(2, 20_000, "sl-generate", 0, List.of(stage(30))),
+        // sl generate stopped and resumed: same phase, counts from 0 again
+        new MetricsSeries.RunLine(3, 30_000, "sl-generate", 25_000, List.of(stage(4))),
+        new MetricsSeries.RunLine(4, 40_000, "sl-generate", 25_000, List.of(stage(14))));
+    MetricsSeries.Throughput t = MetricsSeries.throughput(file, lines);
+    assertEquals(List.of(2.0, 1.0), t.rates().stream().map(MetricsSeries.StageRate::elementsPerSec).toList(),
+        "20 critiques in 10 s, then after the restart 10 in 10 s; no negative rate across the restart");
+    assertEquals(List.of(0, 1), t.rates().stream().map(MetricsSeries.StageRate::segment).toList());
+  }
+
+  private static MetricsSeries.StageReading stage(double elements) {
+    return new MetricsSeries.StageReading("sl", "critique", elements, 0, 0.5);
+  }
+
+  @Test
   void shouldClampRatesAndReadTheResidentSetFromProcStatus() {
     assertEquals(0.0, MonitorReadings.rate(5, 7, 1), "a counter reset gives 0, never a negative rate");
     assertEquals(0.0, MonitorReadings.rate(5, 1, 0));

@@ -109,6 +109,9 @@ class MonitorServerTest {
       }
     }
     assertEquals(4, snapshots.size());
+    assertTrue(snapshots.get(0).has("history") && snapshots.get(0).getAsJsonObject("history").has("learner"),
+        "the first snapshot of a connection carries the curves so far");
+    assertTrue(!snapshots.get(1).has("history"), "later ones do not");
     assertTrue(snapshots.get(0).getAsJsonArray("samples").asList().stream()
         .anyMatch(s -> s.getAsJsonObject().get("kind").getAsString().equals("rl")), "the backlog comes first");
     for (JsonObject later : snapshots.subList(1, 4)) {

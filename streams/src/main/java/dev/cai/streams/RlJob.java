@@ -263,7 +263,7 @@ public final class RlJob {
       RolloutGraph.Models models, RolloutGraph.Settings graph, LearnerActor.Started started, Totals totals,
       Consumer<Progress> progress) {
     Source<Input, ?> replay = RolloutGraph.stored(store, started.rolloutsConsumed()).map(b -> new Input(b, true));
-    StageMeter learn = StageMeter.of(RolloutGraph.GRAPH, "learn", c.rl().batchSize());
+    StageMeter learn = RolloutGraph.learnMeter(graph);
     List<String> sourceIds = c.sources().stream().map(PromptSource::id).toList();
     Source<Input, ?> live = Source.lazySource(() -> feed.isPresent()
             ? RolloutGraph.live(system, feed.get().apply(store), sourceIds, store, models, graph)

@@ -116,6 +116,12 @@ public final class RolloutGraph {
   /** The {@code graph} tag of this graph's stage meters (the learner's stage is metered by {@link RlJob}). */
   public static final String GRAPH = "rl";
 
+  /** The learner's stage meter, registered after the graph's own stages (pipeline order on dashboards). */
+  static StageMeter learnMeter(Settings s) {
+    Meters.of(s);
+    return StageMeter.of(GRAPH, "learn", s.batchSize());
+  }
+
   /** The metered stages of the rollout graph, in pipeline order. */
   private record Meters(StageMeter read, StageMeter sample, StageMeter reference, StageMeter preference,
       StageMeter commit) {
@@ -213,7 +219,6 @@ public final class RolloutGraph {
     // a batch's index (hence its policy version) is known before it is sampled and an empty batch takes none.
     AtomicLong nextBatch = new AtomicLong(store.resumeOffset(BATCHES));
     Meters meters = Meters.of(settings);
-    StageMeter learn = StageMeter.of(GRAPH, "learn", settings.batchSize()); // registered here: pipeline order
     return prompts
         .map(p -> {
           meters.read().passed(1, 0);

@@ -22,7 +22,7 @@ import java.util.regex.Pattern;
  * {@code {"prompt": ..., "corrects": [" (A)"], "incorrects": [" (B)"]}} whose prompt ends in "The answer is:";
  * each option is scored by its log-probability as a continuation, normalised over the item's options.
  * Reports accuracy (argmax correct), mean probability on the correct options, a reliability table, and the
- * same after position-bias correction on items whose two options (A)/(B) can be swapped in the prompt.
+ * same (table included) after position-bias correction on items whose two options (A)/(B) can be swapped in the prompt.
  */
 public final class McEval {
   private McEval() {}
@@ -39,9 +39,13 @@ public final class McEval {
   /** One reliability bin: options whose predicted probability fell in [lo, hi). */
   public record Bin(double lo, double hi, int count, double meanPredicted, double fractionCorrect) {}
 
-  /** The evaluation of a set of items. */
+  /**
+   * The evaluation of a set of items. {@code calibration} bins the probability of every option of every item;
+   * {@code debiasedCalibration} bins, for each swappable item, the swapped-and-averaged probability of its correct
+   * option and its complement for the incorrect one (empty bins when no item is swappable).
+   */
   public record Report(int items, double accuracy, double meanPCorrect, List<Bin> calibration, int swappable,
-      double debiasedAccuracy, double debiasedMeanPCorrect) {}
+      double debiasedAccuracy, double debiasedMeanPCorrect, List<Bin> debiasedCalibration) {}
 
   /** Reads JSONL (one item per line) or a JSON array; errors name the file and line/index. */
   public static List<Item> read(Path file) {
@@ -170,9 +174,8 @@ public final class McEval {
   public static Report evaluate(List<Item> items, BiFunction<String, List<String>, double[]> scorer, int bins) {
     int correct = 0;
     double pCorrect = 0;
-    int[] count = new int[bins];
-    double[] predicted = new double[bins];
-    int[] hits = new int[bins];
+    Reliability raw = new Reliability(bins);
+    Reliability debiased = new Reliability(bins);
     int swappable = 0;
     int debiasedCorrect = 0;
     double debiasedP = 0;
@@ -185,10 +188,7 @@ public final class McEval {
       for (int i = 0; i < p.length; i++) {
         boolean isCorrect = i < item.corrects().size();
         pc += isCorrect ? p[i] : 0;
-        int bin = Math.min(bins - 1, (int) (p[i] * bins));
-        count[bin]++;
-        predicted[bin] += p[i];
-        hits[bin] += isCorrect ? 1 : 0;
+        raw.add(p[i], isCorrect);
       }
       pCorrect += pc;
       Optional<Item> sw = swapped(item);
@@ -199,16 +199,14 @@ public final class McEval {
         double corrected = 0.5 * (pc + q[0]);
         debiasedP += corrected;
         debiasedCorrect += corrected > 0.5 ? 1 : 0;
+        debiased.add(corrected, true);
+        debiased.add(1 - corrected, false);
       }
     }
-    List<Bin> table = new ArrayList<>();
-    for (int b = 0; b < bins; b++) {
-      table.add(new Bin((double) b / bins, (double) (b + 1) / bins, count[b], count[b] == 0 ? Double.NaN : predicted[b] / count[b],
-          count[b] == 0 ? Double.NaN : (double) hits[b] / count[b]));
-    }
     int n = items.size();
-    return new Report(n, (double) correct / n, pCorrect / n, table, swappable,
-        swappable == 0 ? Double.NaN : (double) debiasedCorrect / swappable, swappable == 0 ? Double.NaN : debiasedP / swappable);
+    return new Report(n, (double) correct / n, pCorrect / n, raw.table(), swappable,
+        swappable == 0 ? Double.NaN : (double) debiasedCorrect / swappable, swappable == 0 ? Double.NaN : debiasedP / swappable,
+        debiased.table());
   }
 
   private static int argMax(double[] p) {

@@ -1,6 +1,5 @@
 package dev.cai.runtime.eval;
 
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -20,26 +19,14 @@ public final class PairEval {
     }
     int correct = 0;
     double sumP = 0;
-    int[] count = new int[bins];
-    double[] predicted = new double[bins];
-    int[] hits = new int[bins];
+    Reliability table = new Reliability(bins);
     for (int i = 0; i < rChosen.length; i++) {
       double p = 1 / (1 + Math.exp(-(rChosen[i] - rRejected[i])));
       correct += rChosen[i] > rRejected[i] ? 1 : 0;
       sumP += p;
-      for (int side = 0; side < 2; side++) {
-        double q = side == 0 ? p : 1 - p;
-        int b = Math.min(bins - 1, (int) (q * bins));
-        count[b]++;
-        predicted[b] += q;
-        hits[b] += side == 0 ? 1 : 0;
-      }
+      table.add(p, true);
+      table.add(1 - p, false);
     }
-    List<McEval.Bin> table = new ArrayList<>();
-    for (int b = 0; b < bins; b++) {
-      table.add(new McEval.Bin((double) b / bins, (double) (b + 1) / bins, count[b],
-          count[b] == 0 ? Double.NaN : predicted[b] / count[b], count[b] == 0 ? Double.NaN : (double) hits[b] / count[b]));
-    }
-    return new Report(rChosen.length, (double) correct / rChosen.length, sumP / rChosen.length, table);
+    return new Report(rChosen.length, (double) correct / rChosen.length, sumP / rChosen.length, table.table());
   }
 }

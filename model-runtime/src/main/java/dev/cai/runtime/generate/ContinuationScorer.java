@@ -1,8 +1,10 @@
 package dev.cai.runtime.generate;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.cai.runtime.model.LlamaConfig;
 import dev.cai.runtime.model.LlamaModel;
@@ -51,12 +53,23 @@ public final class ContinuationScorer {
    * continuation tokens before it; contexts must be non-empty, continuations may be empty.
    */
   public List<float[]> tokenLogProbs(List<int[]> contexts, List<int[]> continuations, double temperature) {
+    return tokenScores(contexts, continuations, temperature, 0).stream().map(TokenScores::logProbs).toList();
+  }
+
+  /**
+   * Like {@link #tokenLogProbs} and, at each continuation position, the {@code topK} likeliest tokens of the
+   * same distribution (an OpenAI-style {@code top_logprobs}), likeliest first; {@code topK} 0 gives none.
+   */
+  public List<TokenScores> tokenScores(List<int[]> contexts, List<int[]> continuations, double temperature, int topK) {
     if (contexts.size() != continuations.size()) {
       throw new IllegalArgumentException(contexts.size() + " contexts but " + continuations.size()
           + " continuations");
     }
     if (!(temperature > 0) || Double.isInfinite(temperature)) {
       throw new IllegalArgumentException("temperature must be finite and > 0, got " + temperature);
+    }
+    if (topK < 0 || topK > config.vocabSize()) {
+      throw new IllegalArgumentException("topK must be in [0, " + config.vocabSize() + "], got " + topK);
     }
     int b = contexts.size();
     if (b == 0) {
@@ -72,9 +85,9 @@ public final class ContinuationScorer {
       contLen = Math.max(contLen, continuations.get(i).length);
     }
     if (contLen == 0) {
-      List<float[]> empty = new ArrayList<>();
+      List<TokenScores> empty = new ArrayList<>();
       for (int i = 0; i < b; i++) {
-        empty.add(new float[0]);
+        empty.add(new TokenScores(new float[0], new int[0][], new float[0][]));
       }
       return empty;
     }
@@ -98,28 +111,41 @@ public final class ContinuationScorer {
         targets[i * contLen + j] = ids[i * total + total - contLen + j];
       }
     }
-    float[] lp = new float[b * contLen];
+    Scores out = new Scores(new float[b * contLen], new long[b * contLen * topK], new float[b * contLen * topK], topK);
     // Rows per forward so that rows × heads × T × T attention scores stay within the model's budget.
     int rowsPerForward = model.chunkWithinBudget((long) total * total, attentionBudget);
     for (int r0 = 0; r0 < b; r0 += rowsPerForward) {
       int r1 = Math.min(b, r0 + rowsPerForward);
       scoreRows(Arrays.copyOfRange(ids, r0 * total, r1 * total), Arrays.copyOfRange(mask, r0 * total, r1 * total),
-          Arrays.copyOfRange(targets, r0 * contLen, r1 * contLen), r1 - r0, total, contLen, temperature, lp,
+          Arrays.copyOfRange(targets, r0 * contLen, r1 * contLen), r1 - r0, total, contLen, temperature, out,
           r0 * contLen);
     }
-    List<float[]> out = new ArrayList<>(b);
+    List<TokenScores> result = new ArrayList<>(b);
     for (int i = 0; i < b; i++) {
       int n = continuations.get(i).length;
-      float[] row = new float[n];
-      System.arraycopy(lp, i * contLen + contLen - n, row, 0, n);
-      out.add(row);
+      int first = i * contLen + contLen - n; // the row's last n positions hold its continuation
+      float[] row = Arrays.copyOfRange(out.logProbs, first, first + n);
+      int[][] topIds = new int[n][topK];
+      float[][] topLogProbs = new float[n][];
+      for (int j = 0; j < n; j++) {
+        int at = (first + j) * topK;
+        for (int k = 0; k < topK; k++) {
+          topIds[j][k] = (int) out.topIds[at + k];
+        }
+        topLogProbs[j] = Arrays.copyOfRange(out.topLogProbs, at, at + topK);
+      }
+      result.add(new TokenScores(row, topIds, topLogProbs));
     }
-    return out;
+    return result;
   }
 
-  /** Forward of {@code rows} padded sequences; writes their [rows, contLen] target log-probs into {@code out}. */
+  /** Host buffers of a whole call: per position its target log-prob and {@code topK} (id, log-prob) pairs. */
+  private record Scores(float[] logProbs, long[] topIds, float[] topLogProbs, int topK) {}
+
+  /** Forward of {@code rows} padded sequences; writes their [rows, contLen] scores into {@code out} at {@code outOffset}. */
   private void scoreRows(long[] ids, long[] mask, long[] targets, int rows, int total, int contLen,
-      double temperature, float[] out, int outOffset) {
+      double temperature, Scores out, int outOffset) {
+    int topK = out.topK();
     try (NDManager m = model.manager().newSubManager()) {
       NDArray hidden = model.inferenceHidden(m.create(ids, new Shape(rows, total)),
           m.create(mask, new Shape(rows, total)));
@@ -133,8 +159,16 @@ public final class ContinuationScorer {
           NDArray h = predicting.get(chunk, new NDIndex("{}:{}", r, end));
           NDArray logits = model.inferenceLogits(h);
           NDArray scaled = temperature == 1.0 ? logits : logits.div((float) temperature);
-          NDArray picked = scaled.logSoftmax(-1).gather(targetArr.get(chunk, new NDIndex("{}:{}", r, end)), 2);
-          System.arraycopy(picked.toFloatArray(), 0, out, outOffset + r * contLen, (end - r) * contLen);
+          NDArray logp = scaled.logSoftmax(-1);
+          NDArray picked = logp.gather(targetArr.get(chunk, new NDIndex("{}:{}", r, end)), 2);
+          int at = outOffset + r * contLen;
+          System.arraycopy(picked.toFloatArray(), 0, out.logProbs(), at, (end - r) * contLen);
+          if (topK > 0) {
+            NDList top = logp.topK(topK, -1, true, true); // [values, indices], each [rows, contLen, topK]
+            System.arraycopy(top.get(0).toFloatArray(), 0, out.topLogProbs(), at * topK, (end - r) * contLen * topK);
+            System.arraycopy(top.get(1).toType(DataType.INT64, false).toLongArray(), 0, out.topIds(), at * topK,
+                (end - r) * contLen * topK);
+          }
         }
       }
     }

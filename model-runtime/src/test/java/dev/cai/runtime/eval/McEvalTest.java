@@ -49,6 +49,44 @@ class McEvalTest {
     assertEquals(2, r.swappable());
     assertEquals(((p1 + p2) / 2 + (p2 + p1) / 2) / 2, r.debiasedMeanPCorrect(), 1e-12);
     assertEquals(1.0, r.debiasedAccuracy(), 1e-12);
+    // both items average to c = (p1 + p2) / 2 = 0.704 for the correct option (bin 7) and 1 - c = 0.296 for the other (bin 2)
+    double c = (p1 + p2) / 2;
+    McEval.Bin right = r.debiasedCalibration().get(7);
+    McEval.Bin wrong = r.debiasedCalibration().get(2);
+    assertEquals(2, right.count());
+    assertEquals(c, right.meanPredicted(), 1e-12);
+    assertEquals(1.0, right.fractionCorrect(), 1e-12);
+    assertEquals(2, wrong.count());
+    assertEquals(1 - c, wrong.meanPredicted(), 1e-12);
+    assertEquals(0.0, wrong.fractionCorrect(), 1e-12);
+    assertEquals(4, r.debiasedCalibration().stream().mapToInt(McEval.Bin::count).sum(), "two options of two items");
+  }
+
+  @Test
+  void shouldBinPredictionsWithTheirMeanAndFractionCorrect() {
+    Reliability table = new Reliability(4);
+    table.add(0.1, false);
+    table.add(0.2, true);
+    table.add(0.6, true);
+    table.add(0.7, false);
+    table.add(0.7, true);
+    table.add(1.0, true);
+    List<McEval.Bin> bins = table.table();
+    assertEquals(4, bins.size());
+    assertBin(0.0, 0.25, 2, 0.15, 0.5, bins.get(0));
+    assertEquals(new McEval.Bin(0.25, 0.5, 0, Double.NaN, Double.NaN), bins.get(1), "empty bin");
+    assertBin(0.5, 0.75, 3, 2.0 / 3, 2.0 / 3, bins.get(2));
+    assertBin(0.75, 1.0, 1, 1.0, 1.0, bins.get(3));
+    assertEquals("a predicted probability must be in [0, 1], got NaN",
+        assertThrows(IllegalArgumentException.class, () -> table.add(Double.NaN, true)).getMessage());
+  }
+
+  private static void assertBin(double lo, double hi, int count, double meanPredicted, double fractionCorrect, McEval.Bin b) {
+    assertEquals(lo, b.lo(), 1e-15, "lo of " + b);
+    assertEquals(hi, b.hi(), 1e-15, "hi of " + b);
+    assertEquals(count, b.count(), "count of " + b);
+    assertEquals(meanPredicted, b.meanPredicted(), 1e-12, "mean predicted of " + b);
+    assertEquals(fractionCorrect, b.fractionCorrect(), 1e-12, "fraction correct of " + b);
   }
 
   @Test

@@ -38,6 +38,62 @@ class ContinuationScorerTest {
     }
   }
 
+  @Test
+  void shouldGiveTheLikeliestTokensOfEachPositionWithTheSameLogProbsAsTheTargets() {
+    try (LlamaModel model = LlamaModel.create(TinyModels.weights(8), Device.cpu())) {
+      ContinuationScorer scorer = new ContinuationScorer(model);
+      List<TokenScores> scores = scorer.tokenScores(CONTEXTS, CONTINUATIONS, 1.0, 3);
+      List<float[]> plain = scorer.tokenLogProbs(CONTEXTS, CONTINUATIONS, 1.0);
+      for (int i = 0; i < CONTEXTS.size(); i++) {
+        TokenScores s = scores.get(i);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(plain.get(i), s.logProbs(), 1e-6f);
+        assertEquals(CONTINUATIONS.get(i).length, s.topIds().length);
+        for (int j = 0; j < s.topIds().length; j++) {
+          // the top 3 of the full distribution, by a host-side sort of the reference loop's row
+          int[] prefix = java.util.Arrays.copyOf(CONTINUATIONS.get(i), j);
+          float[] row = referenceRow(model, CONTEXTS.get(i), prefix);
+          Integer[] order = java.util.stream.IntStream.range(0, row.length).boxed()
+              .sorted((a, b) -> Float.compare(row[b], row[a])).toArray(Integer[]::new);
+          for (int k = 0; k < 3; k++) {
+            assertEquals(order[k], s.topIds()[j][k], "pair " + i + " position " + j + " rank " + k);
+            assertEquals(row[order[k]], s.topLogProbs()[j][k], 1e-4f);
+          }
+          assertEquals(row[CONTINUATIONS.get(i)[j]], s.logProbs()[j], 1e-4f);
+        }
+      }
+      assertEquals(0, scorer.tokenScores(CONTEXTS, CONTINUATIONS, 1.0, 0).get(0).topIds()[0].length);
+    }
+  }
+
+  /** log_softmax of the logits after {@code ctx + prefix}, from one unpadded forward. */
+  private static float[] referenceRow(LlamaModel model, int[] ctx, int[] prefix) {
+    int v = model.config().vocabSize();
+    long[] ids = new long[ctx.length + prefix.length];
+    for (int p = 0; p < ids.length; p++) {
+      ids[p] = p < ctx.length ? ctx[p] : prefix[p - ctx.length];
+    }
+    long[] mask = new long[ids.length];
+    java.util.Arrays.fill(mask, 1);
+    try (NDManager m = model.manager().newSubManager()) {
+      float[] logits = model.forward(m.create(ids, new Shape(1, ids.length)), m.create(mask, new Shape(1, ids.length)))
+          .logits().toFloatArray();
+      int off = (ids.length - 1) * v;
+      double max = Double.NEGATIVE_INFINITY;
+      for (int k = 0; k < v; k++) {
+        max = Math.max(max, logits[off + k]);
+      }
+      double sum = 0;
+      for (int k = 0; k < v; k++) {
+        sum += Math.exp(logits[off + k] - max);
+      }
+      float[] row = new float[v];
+      for (int k = 0; k < v; k++) {
+        row[k] = (float) (logits[off + k] - max - Math.log(sum));
+      }
+      return row;
+    }
+  }
+
   /** One unpadded forward per prefix: log_softmax(logits / T) of the next continuation token. */
   private static float[] referenceLoop(LlamaModel model, int[] ctx, int[] cont, double t) {
     float[] out = new float[cont.length];
