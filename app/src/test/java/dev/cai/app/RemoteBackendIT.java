@@ -143,8 +143,8 @@ class RemoteBackendIT {
     assertEquals(2, lines.size());
     for (String line : lines) {
       JsonObject c = JsonParser.parseString(line).getAsJsonObject();
-      assertEquals(remote.id(), c.get("labelerModelId").getAsString(), line);
-      double p = c.get("pA").getAsDouble();
+      assertEquals(remote.id(), c.get("labeler_model_id").getAsString(), line);
+      double p = c.get("p_a").getAsDouble();
       assertTrue(p > 0 && p < 1, line);
     }
   }
@@ -163,8 +163,10 @@ class RemoteBackendIT {
     List<String> lines = Files.readAllLines(run.resolve("sl-examples.jsonl"));
     assertEquals(1, lines.size());
     JsonObject e = JsonParser.parseString(lines.get(0)).getAsJsonObject();
-    assertEquals(remote.id(), e.get("criticModelId").getAsString(), lines.get(0));
-    assertEquals("tiny", e.get("policyModelId").getAsString());
+    assertEquals(remote.id(), e.get("critic_model_id").getAsString(), lines.get(0));
+    assertEquals("tiny", e.get("policy_model_id").getAsString());
+    assertEquals("OK", e.get("status").getAsString(), lines.get(0));
+    assertEquals(1, e.getAsJsonArray("rounds").size(), lines.get(0));
   }
 
   /** The "serving ID on URL" line, once the process prints it (2 minutes at most). */
