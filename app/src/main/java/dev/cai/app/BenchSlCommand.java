@@ -17,10 +17,12 @@ import dev.cai.runtime.constitution.CritiquePrompts;
 import dev.cai.runtime.constitution.Transcript;
 import dev.cai.runtime.generate.GenerationSettings;
 import dev.cai.streams.BuiltinPrompts;
+import dev.cai.streams.ModelSpec;
 import dev.cai.streams.PromptReader;
 import dev.cai.streams.PromptSource;
 import dev.cai.streams.SlGraph;
 import dev.cai.streams.SlJob;
+import dev.cai.streams.remote.RemoteSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -121,10 +123,11 @@ final class BenchSlCommand implements Callable<Integer> {
     Config conf = ConfigFactory.load();
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "cai-bench", conf);
     try (RecordStore store = RecordStore.open(tmp.resolve("store"))) {
-      SlJob.Config job = new SlJob.Config(model.modelPath(), Optional.empty(), List.of(new PromptSource(promptFile, false)),
-          ConstitutionLoader.loadDefault(), sampling,
+      SlJob.Config job = new SlJob.Config(ModelSpec.local(model.modelPath()), Optional.empty(),
+          List.of(new PromptSource(promptFile, false)), ConstitutionLoader.loadDefault(), sampling,
           new SlGraph.Settings(rounds, ps.size(), 8, Duration.ofSeconds(1), 1, limit, false, false),
-          BatchingSettings.fromConfig(conf.getConfig("cai.batching")), model.deviceSetting(), Duration.ofMinutes(30));
+          BatchingSettings.fromConfig(conf.getConfig("cai.batching")), model.deviceSetting(), Duration.ofMinutes(30),
+          RemoteSettings.fromConfig(conf.getConfig("cai.remote")));
       long t0 = System.nanoTime();
       SlGraph.Summary s = SlJob.run(system, store, job, x -> { }).toCompletableFuture().get();
       double secs = (System.nanoTime() - t0) / 1e9 - loadSeconds; // the actor loads the same model first

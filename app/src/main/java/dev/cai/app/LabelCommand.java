@@ -11,7 +11,9 @@ import dev.cai.streams.BuiltinPrompts;
 import dev.cai.streams.LabelExport;
 import dev.cai.streams.LabelGraph;
 import dev.cai.streams.LabelJob;
+import dev.cai.streams.ModelSpec;
 import dev.cai.streams.PromptSource;
+import dev.cai.streams.remote.RemoteSettings;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -38,8 +40,10 @@ final class LabelCommand implements Callable<Integer> {
   @Option(names = "--out", paramLabel = "RUN_DIR", description = "Run directory (created; reused to resume).")
   Path out;
 
-  @Option(names = "--feedback-model", paramLabel = "PATH", description = "The labeler (default: --model).")
-  Path feedbackModel;
+  @Option(names = "--feedback-model", paramLabel = "PATH",
+      description = "The labeler, a path or a remote openai:BASE_URL#MODEL whose /completions echoes prompt log-probs "
+          + "(default: --model).")
+  String feedbackModel;
 
   @Option(names = "--limit", paramLabel = "K", defaultValue = "0", description = "Use only the first K prompts (0 = all).")
   long limit;
@@ -80,10 +84,10 @@ final class LabelCommand implements Callable<Integer> {
     LabelGraph.Settings graph = graph(lc, parallelism, seed, limit, debias, ensemble, cot, fewShot, policyVersion);
     GenerationSettings sampling = sampling(lc);
     GenerationSettings reasoning = GenerationSettings.greedy(lc.getInt("reasoning-max-new-tokens"));
-    Path policyPath = model.modelPath();
-    LabelJob.Config job = new LabelJob.Config(policyPath, feedbackModel != null ? feedbackModel : policyPath, sources, c,
-        sampling, reasoning, graph, BatchingSettings.fromConfig(conf.getConfig("cai.batching")), model.deviceSetting(),
-        lc.getDuration("ask-timeout"));
+    ModelSpec policy = model.modelSpec();
+    LabelJob.Config job = new LabelJob.Config(policy, feedbackModel != null ? ModelSpec.parse(feedbackModel) : policy,
+        sources, c, sampling, reasoning, graph, BatchingSettings.fromConfig(conf.getConfig("cai.batching")),
+        model.deviceSetting(), lc.getDuration("ask-timeout"), RemoteSettings.fromConfig(conf.getConfig("cai.remote")));
 
     var err = spec.commandLine().getErr();
     var stdout = spec.commandLine().getOut();
@@ -94,8 +98,8 @@ final class LabelCommand implements Callable<Integer> {
         AppMeters.observe(store, "label");
         long pending = PendingPrompts.count(sources, store, limit);
         err.printf("RL-CAI labeling: %d prompts to go (debias %s, ensemble %d, chain-of-thought %s), policy %s, labeler %s%n",
-            pending, graph.debias(), graph.ensemble(), graph.chainOfThought(), policyPath.getFileName(),
-            job.feedbackModel().getFileName());
+            pending, graph.debias(), graph.ensemble(), graph.chainOfThought(), policy.describe(),
+            job.feedbackModel().describe());
         ProgressLine bar = new ProgressLine(err, "prompts", pending);
         LabelGraph.Summary s = LabelJob.run(system, store, job, p -> bar.update(p.comparisons() + p.failed(), 0, false))
             .toCompletableFuture().get();
@@ -128,7 +132,10 @@ final class LabelCommand implements Callable<Integer> {
         true, List.of());
   }
 
-  /** Reads every {@code cai.label} setting this command uses (and {@code cai.batching}) as it would; throws on a bad one. */
+  /**
+   * Reads every {@code cai.label} setting this command uses (and {@code cai.batching}, {@code cai.remote}) as it would;
+   * throws on a bad one.
+   */
   static void check(Config conf) {
     Config lc = conf.getConfig("cai.label");
     graph(lc, null, null, 0, null, null, null, null, 0);
@@ -136,5 +143,6 @@ final class LabelCommand implements Callable<Integer> {
     GenerationSettings.greedy(lc.getInt("reasoning-max-new-tokens"));
     lc.getDuration("ask-timeout");
     BatchingSettings.fromConfig(conf.getConfig("cai.batching"));
+    RemoteSettings.fromConfig(conf.getConfig("cai.remote"));
   }
 }

@@ -13,7 +13,11 @@ final class PendingPrompts {
     long n = 0;
     for (PromptSource ps : sources) {
       try (PromptReader r = PromptReader.open(ps.file(), store.resumeOffset(ps.id()), ps.helpful())) {
-        while (r.hasNext() && (limit == 0 || r.next().getSourceOffset() <= limit)) {
+        while (r.hasNext()) {
+          long offset = r.next().getSourceOffset(); // consumed whatever the limit (limit 0 once looped forever)
+          if (limit > 0 && offset > limit) {
+            break;
+          }
           n++;
         }
       }

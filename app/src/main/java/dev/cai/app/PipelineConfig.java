@@ -9,6 +9,7 @@ import com.typesafe.config.ConfigValueType;
 import dev.cai.runtime.fetch.ModelArtifact;
 import dev.cai.runtime.model.DeviceSetting;
 import dev.cai.streams.BuiltinPrompts;
+import dev.cai.streams.remote.RemoteModel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -241,6 +242,23 @@ final class PipelineConfig {
         return p;
       }
     }
+  }
+
+  /**
+   * A model of a stage section that may also be a remote model: {@code openai:BASE_URL#MODEL...} (checked, returned
+   * as written), else as {@link #model}. Returns it as the commands take it.
+   */
+  String modelSpec(String stage, String key, String fallback) {
+    String spec = string(stage, key, fallback);
+    if (RemoteModel.isRemote(spec)) {
+      try {
+        RemoteModel.parse(spec);
+      } catch (IllegalArgumentException e) {
+        throw error(stage + "." + key, e.getMessage());
+      }
+      return spec;
+    }
+    return model(stage, key, fallback).toString();
   }
 
   /** Where the sl-train stage writes the SL-CAI model. */

@@ -44,10 +44,10 @@ final class PipelineStages {
           "--helpful", c.prompts(n, "helpful", "builtin:helpful", true),
           "--out", c.runDir().toString(),
           "--limit", Long.toString(c.count(n, "limit", 0)),
-          "--model", c.model(n, "model", PipelineConfig.BASE).toString(),
+          "--model", c.modelSpec(n, "model", PipelineConfig.BASE),
           "--device", c.device()));
       if (c.hasSection(n) && c.string(n, "critic-model", "").length() > 0) {
-        a.addAll(List.of("--critic-model", c.model(n, "critic-model", null).toString()));
+        a.addAll(List.of("--critic-model", c.modelSpec(n, "critic-model", null)));
       }
       c.file(n, "constitution").ifPresent(p -> a.addAll(List.of("--constitution", p.toString())));
       return a;
@@ -71,8 +71,8 @@ final class PipelineStages {
           "--prompts", c.prompts(n, "prompts", "builtin:red-team", false),
           "--out", c.runDir().resolve("label").toString(),
           "--limit", Long.toString(c.count(n, "limit", 0)),
-          "--model", c.model(n, "policy-model", PipelineConfig.SL).toString(),
-          "--feedback-model", c.model(n, "feedback-model", PipelineConfig.BASE).toString(),
+          "--model", c.modelSpec(n, "policy-model", PipelineConfig.SL),
+          "--feedback-model", c.modelSpec(n, "feedback-model", PipelineConfig.BASE),
           "--device", c.device()));
       c.file(n, "constitution").ifPresent(p -> a.addAll(List.of("--constitution", p.toString())));
       return a;

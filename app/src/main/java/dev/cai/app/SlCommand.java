@@ -9,10 +9,12 @@ import dev.cai.runtime.constitution.ConstitutionLoader;
 import dev.cai.runtime.generate.GenerationSettings;
 import dev.cai.streams.BuiltinPrompts;
 import dev.cai.streams.LivePrompts;
+import dev.cai.streams.ModelSpec;
 import dev.cai.streams.PromptSource;
 import dev.cai.streams.SlExport;
 import dev.cai.streams.SlGraph;
 import dev.cai.streams.SlJob;
+import dev.cai.streams.remote.RemoteSettings;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -64,8 +66,9 @@ final class SlCommand {
         description = "Constitution file (HOCON/JSON) or the paper's prompts directory (default: the built-in one).")
     Path constitution;
 
-    @Option(names = "--critic-model", paramLabel = "PATH", description = "Separate model for critiques (default: --model).")
-    Path criticModel;
+    @Option(names = "--critic-model", paramLabel = "PATH",
+        description = "Separate model for critiques, a path or a remote openai:BASE_URL#MODEL (default: --model).")
+    String criticModel;
 
     @Option(names = "--helpful", paramLabel = "FILE", defaultValue = "builtin:helpful",
         description = "Benign prompts answered without critique, for the helpfulness mix (default: ${DEFAULT-VALUE}; 'none' to skip).")
@@ -116,8 +119,9 @@ final class SlCommand {
       }
       GenerationSettings sampling = sampling(sl, maxTokens, temperature);
       SlGraph.Settings graph = graph(sl, rounds, parallelism, seed, limit, fewShot, cot);
-      SlJob.Config job = new SlJob.Config(model.modelPath(), Optional.ofNullable(criticModel), sources, c, sampling, graph,
-          BatchingSettings.fromConfig(conf.getConfig("cai.batching")), model.deviceSetting(), sl.getDuration("ask-timeout"));
+      SlJob.Config job = new SlJob.Config(model.modelSpec(), Optional.ofNullable(criticModel).map(ModelSpec::parse), sources,
+          c, sampling, graph, BatchingSettings.fromConfig(conf.getConfig("cai.batching")), model.deviceSetting(),
+          sl.getDuration("ask-timeout"), RemoteSettings.fromConfig(conf.getConfig("cai.remote")));
 
       long t0 = System.nanoTime();
       CompletableFuture<Void> wrappedUp = new CompletableFuture<>(); // exports written and totals printed
@@ -140,12 +144,12 @@ final class SlCommand {
       SlGraph.Summary s;
       if (follow) {
         err.printf("SL-CAI (live): %d rounds, constitution %s %s, model %s, run %s%n", graph.rounds(), c.name(),
-            c.contentSha256().substring(0, 12), job.policyModel().getFileName(), out);
+            c.contentSha256().substring(0, 12), job.policyModel().describe(), out);
         s = runLive(system, store, job, conf.getConfig("cai.live"), err, wrappedUp);
       } else {
         long pending = PendingPrompts.count(sources, store, limit);
         err.printf("SL-CAI: %d prompts to go (%d rounds, constitution %s %s), model %s, run %s%n", pending, graph.rounds(),
-            c.name(), c.contentSha256().substring(0, 12), job.policyModel().getFileName(), out);
+            c.name(), c.contentSha256().substring(0, 12), job.policyModel().describe(), out);
         ProgressLine bar = new ProgressLine(err, "prompts", pending);
         s = SlJob.run(system, store, job, p -> bar.update(p.examples(), p.promptTokens() + p.completionTokens(), false))
             .toCompletableFuture().get();
@@ -203,13 +207,17 @@ final class SlCommand {
           or(fewShot, sl.getBoolean("few-shot")), or(cot, sl.getBoolean("chain-of-thought")));
     }
 
-    /** Reads every {@code cai.sl} setting this command uses (and {@code cai.batching}) as it would; throws on a bad one. */
+    /**
+     * Reads every {@code cai.sl} setting this command uses (and {@code cai.batching}, {@code cai.remote}) as it would;
+     * throws on a bad one.
+     */
     static void check(Config conf) {
       Config sl = conf.getConfig("cai.sl");
       sampling(sl, null, null);
       graph(sl, null, null, null, 0, null, null);
       sl.getDuration("ask-timeout");
       BatchingSettings.fromConfig(conf.getConfig("cai.batching"));
+      RemoteSettings.fromConfig(conf.getConfig("cai.remote"));
     }
   }
 }

@@ -8,6 +8,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import dev.cai.app.PipelineConfig.PipelineConfigException;
+import dev.cai.streams.remote.RemoteModel;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -137,6 +138,22 @@ class PipelineConfigTest {
     assertTrue(bad.getMessage().contains("kl-coef"), bad.getMessage());
     PipelineConfigException alone = assertThrows(PipelineConfigException.class, () -> load("stages = [rl]"));
     assertTrue(alone.getMessage().contains("rl reads what pm-train writes"), alone.getMessage());
+  }
+
+  @Test
+  void shouldPassRemoteModelsOfTheFrozenRolesToTheCommands() throws Exception {
+    PipelineConfig c = load("stages = [sl-generate, label]\n"
+        + "sl-generate.critic-model = \"openai:http://127.0.0.1:8000/v1#critic\"\n"
+        + "label { policy-model = \"openai:http://127.0.0.1:8000/v1#policy\", "
+        + "feedback-model = \"openai:https://gpu-7:8000/v1#org/judge?api-key-env=JUDGE_KEY\" }");
+    String sl = PipelineStages.available().get("sl-generate").describe(c);
+    assertTrue(sl.contains(" --critic-model openai:http://127.0.0.1:8000/v1#critic"), sl);
+    String label = PipelineStages.available().get("label").describe(c);
+    assertTrue(label.contains(" --model openai:http://127.0.0.1:8000/v1#policy "), label);
+    assertTrue(label.contains(" --feedback-model openai:https://gpu-7:8000/v1#org/judge?api-key-env=JUDGE_KEY "), label);
+    assertEquals(file() + ": pipeline.label.feedback-model: model spec 'openai:http://h/v1': no #MODEL after the base URL; "
+        + "the syntax is " + RemoteModel.SYNTAX,
+        error("stages = [label]\nlabel { policy-model = base, feedback-model = \"openai:http://h/v1\" }"));
   }
 
   @Test

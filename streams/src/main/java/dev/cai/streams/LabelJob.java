@@ -11,11 +11,18 @@ import dev.cai.persistence.RecordStore;
 import dev.cai.runtime.constitution.Constitution;
 import dev.cai.runtime.generate.GenerationSettings;
 import dev.cai.runtime.io.ModelFiles;
-import dev.cai.runtime.tokenizer.ChatTemplate;
 import dev.cai.runtime.model.DeviceSetting;
+import dev.cai.runtime.tokenizer.ChatTemplate;
+import dev.cai.streams.remote.OpenAiClient;
+import dev.cai.streams.remote.RemoteModel;
+import dev.cai.streams.remote.RemoteOptionScorer;
+import dev.cai.streams.remote.RemoteResponder;
+import dev.cai.streams.remote.RemoteSettings;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -25,8 +32,10 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
 
 /**
  * One AI-feedback labeling job: spawns the policy actor (samples pairs), the feedback actor (scores the
- * options) and, for chain-of-thought, a feedback generation actor (reasons), then runs {@link LabelGraph}.
- * The actors live as long as {@code system}.
+ * options) and, for chain-of-thought, a feedback generation actor (reasons), then runs {@link LabelGraph}. A model
+ * given as {@code openai:...} is a remote server instead: it samples and reasons by chat completions and scores the
+ * options by prompt log-probs (one client per server spec, shared by its roles). The actors live as long as
+ * {@code system}.
  */
 public final class LabelJob {
   private LabelJob() {}
@@ -36,33 +45,57 @@ public final class LabelJob {
    *
    * @param sampling how the policy samples the pair (temperature 1 by default: diverse pairs)
    * @param reasoning how the feedback model writes chain-of-thought reasoning
+   * @param askTimeout longest wait for one local model call, queueing included
+   * @param remote how remote models are called
    */
-  public record Config(Path policyModel, Path feedbackModel, List<PromptSource> sources, Constitution constitution,
+  public record Config(ModelSpec policyModel, ModelSpec feedbackModel, List<PromptSource> sources, Constitution constitution,
       GenerationSettings sampling, GenerationSettings reasoning, LabelGraph.Settings graph, BatchingSettings batching,
-      DeviceSetting device, Duration askTimeout) {}
+      DeviceSetting device, Duration askTimeout, RemoteSettings remote) {}
 
   public static CompletionStage<LabelGraph.Summary> run(ActorSystem<?> system, RecordStore store, Config c,
       Consumer<LabelGraph.Summary> progress) {
-    ActorRef<ModelActor.Command<GenerateRequest, Completion>> policy = system.systemActorOf(
-        ModelActor.<GenerateRequest, Completion>create("policy", () -> ModelLoading.generation(c.policyModel(), c.device()),
-            c.batching()), "policy-" + System.nanoTime(), Props.empty());
-    ActorRef<ModelActor.Command<ScoreOptionsRequest, OptionScores>> feedback = system.systemActorOf(
-        ModelActor.<ScoreOptionsRequest, OptionScores>create("feedback",
-            () -> ModelLoading.feedback(c.feedbackModel(), c.device()), c.batching()), "feedback-" + System.nanoTime(),
-        Props.empty());
-    Responder reasoner = null;
-    if (c.graph().chainOfThought()) {
-      ActorRef<ModelActor.Command<GenerateRequest, Completion>> gen = c.feedbackModel().equals(c.policyModel()) ? policy
-          : system.systemActorOf(ModelActor.<GenerateRequest, Completion>create("feedback-reasoner",
-              () -> ModelLoading.generation(c.feedbackModel(), c.device()), c.batching()), "reasoner-" + System.nanoTime(),
-              Props.empty());
-      reasoner = new ActorResponder(gen, c.reasoning(), c.askTimeout(), system);
+    Map<RemoteModel, OpenAiClient> clients = new HashMap<>();
+    ActorRef<ModelActor.Command<GenerateRequest, Completion>> policyActor = null;
+    Responder policy;
+    if (c.policyModel() instanceof ModelSpec.Remote r) {
+      policy = new RemoteResponder(clients.computeIfAbsent(r.model(), m -> new OpenAiClient(m, c.remote())), c.sampling());
+    } else {
+      policyActor = generationActor(system, "policy", ((ModelSpec.Local) c.policyModel()).path(), c);
+      policy = new ActorResponder(policyActor, c.sampling(), c.askTimeout(), system);
     }
-    OptionScorer scorer = (context, a, b) -> AskPattern.askWithStatus(feedback,
-        replyTo -> new ModelActor.Submit<>(new ScoreOptionsRequest(context, a, b), replyTo), c.askTimeout(), system.scheduler());
-    ChatTemplate feedbackTemplate = ModelFiles.chatTemplateOf(c.feedbackModel()); // frames the questions
-    LabelGraph.Models models = new LabelGraph.Models(new ActorResponder(policy, c.sampling(), c.askTimeout(), system),
-        ModelFiles.modelId(c.policyModel()), scorer, reasoner, feedbackTemplate, ModelFiles.modelId(c.feedbackModel()));
+    OptionScorer scorer;
+    Responder reasoner = null;
+    ChatTemplate feedbackTemplate; // frames the questions
+    if (c.feedbackModel() instanceof ModelSpec.Remote r) {
+      OpenAiClient client = clients.computeIfAbsent(r.model(), m -> new OpenAiClient(m, c.remote()));
+      scorer = new RemoteOptionScorer(client);
+      if (c.graph().chainOfThought()) {
+        reasoner = new RemoteResponder(client, c.reasoning());
+      }
+      feedbackTemplate = r.model().chatTemplate();
+    } else {
+      Path path = ((ModelSpec.Local) c.feedbackModel()).path();
+      ActorRef<ModelActor.Command<ScoreOptionsRequest, OptionScores>> feedback = system.systemActorOf(
+          ModelActor.<ScoreOptionsRequest, OptionScores>create("feedback", () -> ModelLoading.feedback(path, c.device()),
+              c.batching()), "feedback-" + System.nanoTime(), Props.empty());
+      if (c.graph().chainOfThought()) {
+        ActorRef<ModelActor.Command<GenerateRequest, Completion>> gen = c.feedbackModel().equals(c.policyModel())
+            ? policyActor : generationActor(system, "feedback-reasoner", path, c);
+        reasoner = new ActorResponder(gen, c.reasoning(), c.askTimeout(), system);
+      }
+      scorer = (context, a, b) -> AskPattern.askWithStatus(feedback,
+          replyTo -> new ModelActor.Submit<>(new ScoreOptionsRequest(context, a, b), replyTo), c.askTimeout(),
+          system.scheduler());
+      feedbackTemplate = ModelFiles.chatTemplateOf(path);
+    }
+    LabelGraph.Models models = new LabelGraph.Models(policy, c.policyModel().id(), scorer, reasoner, feedbackTemplate,
+        c.feedbackModel().id());
     return LabelGraph.run(system, c.sources(), store, c.constitution(), models, c.graph(), progress);
+  }
+
+  private static ActorRef<ModelActor.Command<GenerateRequest, Completion>> generationActor(ActorSystem<?> system,
+      String role, Path model, Config c) {
+    return system.systemActorOf(ModelActor.<GenerateRequest, Completion>create(role,
+        () -> ModelLoading.generation(model, c.device()), c.batching()), role + "-" + System.nanoTime(), Props.empty());
   }
 }

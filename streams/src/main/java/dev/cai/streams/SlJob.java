@@ -8,8 +8,10 @@ import dev.cai.actors.ModelLoading;
 import dev.cai.persistence.RecordStore;
 import dev.cai.runtime.constitution.Constitution;
 import dev.cai.runtime.generate.GenerationSettings;
-import dev.cai.runtime.io.ModelFiles;
 import dev.cai.runtime.model.DeviceSetting;
+import dev.cai.streams.remote.OpenAiClient;
+import dev.cai.streams.remote.RemoteResponder;
+import dev.cai.streams.remote.RemoteSettings;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -23,9 +25,10 @@ import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.javadsl.Source;
 
 /**
- * One SL-CAI generation job: spawns the policy actor (and a separate critic actor when a critic model is
- * given) and runs {@link SlGraph} over the prompt sources into the store. The actors live as long as
- * {@code system}: terminating it stops them and closes their models.
+ * One SL-CAI generation job: spawns the policy actor (and a separate critic actor when another critic model is
+ * given), or talks to a remote server for a model given as {@code openai:...}, and runs {@link SlGraph} over the
+ * prompt sources into the store. The actors live as long as {@code system}: terminating it stops them and closes
+ * their models.
  */
 public final class SlJob {
   private SlJob() {}
@@ -34,13 +37,15 @@ public final class SlJob {
    * What to run.
    *
    * @param policyModel model that answers and revises
-   * @param criticModel model that critiques; empty = the policy model (one actor serves both)
+   * @param criticModel model that critiques; empty or equal to the policy model = the policy model (one actor or
+   *     client serves both)
    * @param sampling sampling of every call (its seed is replaced per call)
-   * @param askTimeout longest wait for one model call, queueing included
+   * @param askTimeout longest wait for one local model call, queueing included
+   * @param remote how remote models are called
    */
-  public record Config(Path policyModel, Optional<Path> criticModel, List<PromptSource> sources, Constitution constitution,
-      GenerationSettings sampling, SlGraph.Settings graph, BatchingSettings batching, DeviceSetting device,
-      Duration askTimeout) {}
+  public record Config(ModelSpec policyModel, Optional<ModelSpec> criticModel, List<PromptSource> sources,
+      Constitution constitution, GenerationSettings sampling, SlGraph.Settings graph, BatchingSettings batching,
+      DeviceSetting device, Duration askTimeout, RemoteSettings remote) {}
 
   public static CompletionStage<SlGraph.Summary> run(ActorSystem<?> system, RecordStore store, Config c,
       Consumer<SlGraph.Summary> progress) {
@@ -57,22 +62,23 @@ public final class SlJob {
     return SlGraph.run(system, prompts, store, c.constitution(), models(system, c), c.graph(), progress);
   }
 
-  /** Spawns the model actors and wraps them as the graph's models. */
+  /** Spawns the model actors (or makes the remote clients) and wraps them as the graph's models. */
   private static SlGraph.Models models(ActorSystem<?> system, Config c) {
-    ActorRef<ModelActor.Command<GenerateRequest, Completion>> policy = spawn(system, "policy", c.policyModel(), c);
-    ActorRef<ModelActor.Command<GenerateRequest, Completion>> critic = c.criticModel()
-        .map(p -> spawn(system, "critic", p, c)).orElse(policy);
-    String policyId = ModelFiles.modelId(c.policyModel());
-    return new SlGraph.Models(
-        new ActorResponder(policy, c.sampling(), c.askTimeout(), system), policyId,
-        new ActorResponder(critic, c.sampling(), c.askTimeout(), system), c.criticModel().map(ModelFiles::modelId).orElse(policyId));
+    Responder policy = responder(system, "policy", c.policyModel(), c);
+    ModelSpec criticModel = c.criticModel().orElse(c.policyModel());
+    Responder critic = criticModel.equals(c.policyModel()) ? policy : responder(system, "critic", criticModel, c);
+    return new SlGraph.Models(policy, c.policyModel().id(), critic, criticModel.id());
   }
 
-  private static ActorRef<ModelActor.Command<GenerateRequest, Completion>> spawn(ActorSystem<?> system, String role,
-      Path model, Config c) {
-    return system.systemActorOf(ModelActor.<GenerateRequest, Completion>create(role,
-        () -> ModelLoading.generation(model, c.device()), c.batching()), role + "-" + System.nanoTime(), Props.empty());
+  private static Responder responder(ActorSystem<?> system, String role, ModelSpec model, Config c) {
+    if (model instanceof ModelSpec.Remote r) {
+      return new RemoteResponder(new OpenAiClient(r.model(), c.remote()), c.sampling());
+    }
+    Path path = ((ModelSpec.Local) model).path();
+    ActorRef<ModelActor.Command<GenerateRequest, Completion>> actor = system.systemActorOf(
+        ModelActor.<GenerateRequest, Completion>create(role, () -> ModelLoading.generation(path, c.device()), c.batching()),
+        role + "-" + System.nanoTime(), Props.empty());
+    return new ActorResponder(actor, c.sampling(), c.askTimeout(), system);
   }
-
 
 }

@@ -5,6 +5,7 @@ import dev.cai.persistence.RecordStore;
 import dev.cai.runtime.constitution.ConstitutionLoader;
 import dev.cai.runtime.generate.GenerationSettings;
 import dev.cai.runtime.model.DeviceSetting;
+import dev.cai.streams.remote.RemoteSettings;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -23,11 +24,11 @@ public final class SlJobMain {
     Path model = Path.of(args[2]);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "sl-child");
     try (RecordStore rs = RecordStore.open(store)) {
-      SlJob.Config c = new SlJob.Config(model, Optional.empty(), List.of(new PromptSource(prompts, false)),
+      SlJob.Config c = new SlJob.Config(ModelSpec.local(model), Optional.empty(), List.of(new PromptSource(prompts, false)),
           ConstitutionLoader.loadDefault(), GenerationSettings.sampling(6, 1.0, 0).withStopAtEos(false),
           new SlGraph.Settings(2, 4, 2, Duration.ofMillis(200), 7L, 0, false, false),
           new BatchingSettings(8, Duration.ofMillis(10), 64, Duration.ofMillis(200), Duration.ofSeconds(2)),
-          DeviceSetting.CPU, Duration.ofMinutes(2));
+          DeviceSetting.CPU, Duration.ofMinutes(2), RemoteSettings.defaults());
       SlGraph.Summary s = SlJob.run(system, rs, c, p -> System.out.println("committed " + p.examples()))
           .toCompletableFuture().get(5, TimeUnit.MINUTES);
       System.out.println("done " + s.examples());
