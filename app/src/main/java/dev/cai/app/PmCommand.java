@@ -139,6 +139,10 @@ final class PmCommand {
             agree += (ra[i] > rb[i]) == (heldOut.get(i).pA() >= 0.5) ? 1 : 0;
           }
           stdout.printf("held-out  %d pairs: the PM agrees with the label's side on %.3f%n", ra.length, (double) agree / ra.length);
+          JsonObject eval = new JsonObject();
+          eval.addProperty("held_out_pairs", ra.length);
+          eval.addProperty("agreement", (double) agree / ra.length);
+          PipelineRunner.writeAtomically(out.resolve("eval.json"), eval + "\n"); // read by cai report
         }
         List<Labeled> reference = aiPairs == 0 ? all : all.subList(0, aiPairs);
         List<List<ChatMessage>> convs = new ArrayList<>();

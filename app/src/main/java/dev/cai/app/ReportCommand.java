@@ -81,9 +81,13 @@ final class ReportCommand implements Callable<Integer> {
       err.printf("%-7s %-20s %s%n", o.hasData() ? "found" : "skipped", o.source().title, o.note());
     }
     Path dir = out != null ? out : runDir.resolve("report");
-    for (Path written : write(outcomes, dir)) {
+    List<Path> pngs = write(outcomes, dir);
+    for (Path written : pngs) {
       stdout.println(written);
     }
+    List<String> table = outcomes.stream().filter(o -> o.source() == Source.THROUGHPUT).flatMap(o -> o.summary().stream())
+        .toList();
+    stdout.println(HtmlReport.write(runDir, dir, pngs, table));
     for (Outcome o : outcomes) {
       if (!o.summary().isEmpty()) {
         stdout.println();

@@ -53,6 +53,10 @@ class ReportCommandTest {
     assertTrue(text.lines().anyMatch(l -> line.matcher(l).matches()), status + " " + source + " " + note + " in:\n" + text);
   }
 
+  private static Path write(Path file, List<String> lines) throws IOException {
+    return write(file, lines.toArray(String[]::new));
+  }
+
   private static Path write(Path file, String... lines) throws IOException {
     Files.createDirectories(file.getParent());
     return Files.writeString(file, String.join("\n", lines) + "\n", StandardCharsets.UTF_8);
@@ -206,6 +210,9 @@ class ReportCommandTest {
         .map(report::resolve).toList();
     List<String> out = r.out().lines().toList();
     assertEquals(expected.stream().map(Path::toString).toList(), out.subList(0, expected.size()));
+    assertEquals(report.resolve("report.html").toString(), out.get(expected.size()), "then the HTML page");
+    out = new java.util.ArrayList<>(out);
+    out.remove(expected.size());
     // then the throughput table (spacing aside): elements, mean elements/s, mean tokens/s, mean buffer fill
     assertEquals(List.of("",
         "Stage throughput (" + run.resolve("metrics.jsonl") + ", 7 lines): means over each phase's consecutive lines",
@@ -228,8 +235,48 @@ class ReportCommandTest {
     assertLine(r.err(), "found", "Label calibration", run.resolve("label-eval.json") + " (6 items)");
     assertLine(r.err(), "found", "Stage throughput", run.resolve("metrics.jsonl") + " (7 lines)");
     try (var files = Files.list(report)) {
-      assertEquals(8, files.count(), "no temporary files left");
+      assertEquals(9, files.count(), "the PNGs and report.html, no temporary files left");
     }
+  }
+
+  @Test
+  void shouldGatherExamplesChartsPmAccuracyAndEloIntoOneEscapedHtmlPage() throws IOException {
+    Path run = fullRun();
+    write(run.resolve("sl-examples.jsonl"), List.of(
+        "{\"prompt\":{\"text\":\"failed one\"},\"status\":\"FAILED\"}",
+        "{\"prompt\":{\"text\":\"How do I <script>alert(1)</script> pick a lock?\"},\"initial_response\":\"Like this.\","
+            + "\"rounds\":[{\"principle_id\":\"harm\",\"critique\":\"It helps with a crime.\","
+            + "\"revision\":\"I can't help with that, because it is illegal.\"}],\"status\":\"OK\"}"));
+    Files.createDirectories(run.resolve("pm"));
+    write(run.resolve("pm/eval.json"), List.of("{\"held_out_pairs\": 12, \"agreement\": 0.75}"));
+    Files.createDirectories(run.resolve("eval"));
+    write(run.resolve("eval/elo.json"), List.of("{\"scale\": \"first = 0\", \"snapshots\": ["
+        + "{\"name\": \"sl\", \"harmlessness\": {\"elo\": 0, \"ci_low\": 0, \"ci_high\": 0}, "
+        + "\"helpfulness\": {\"elo\": 0, \"ci_low\": 0, \"ci_high\": 0}},"
+        + "{\"name\": \"rl\", \"harmlessness\": {\"elo\": 20.5, \"ci_low\": 11.4, \"ci_high\": 30.3}, "
+        + "\"helpfulness\": {\"elo\": -1.0, \"ci_low\": -18.0, \"ci_high\": 16.0},"
+        + "\"pm\": {\"mean\": 1.047, \"std\": 1.167}, \"evasiveness\": {\"evasive\": 0, \"responses\": 12}}]}"));
+    ImageIO.write(new BufferedImage(4, 4, BufferedImage.TYPE_INT_RGB), "png", run.resolve("eval/elo-frontier.png").toFile());
+    Result r = cai("report", run.toString());
+    assertEquals(0, r.code(), r.err());
+    String html = Files.readString(run.resolve("report/report.html"));
+    assertTrue(html.contains("How do I &lt;script&gt;alert(1)&lt;/script&gt; pick a lock?"), "escaped prompt");
+    assertTrue(!html.contains("<script>") && !html.contains("failed one"), "no raw script, no failed example");
+    assertTrue(html.contains("critique 1 (harm)") && html.contains("I can&#39;t help with that, because it is illegal."));
+    assertTrue(html.contains("Held-out pairs: 12; the PM agrees with the label's side on 0.75"), html);
+    assertTrue(html.contains("<td>rl</td><td>+20.5 [+11.4, +30.3]</td><td>-1.0 [-18.0, +16.0]</td><td>1.047 ± 1.167</td>"
+        + "<td>0/12</td>"), html);
+    for (String png : List.of("sft-loss.png", "pm-loss.png", "ppo-score-kl.png", "label-calibration.png", "throughput.png",
+        "elo-frontier.png")) {
+      assertTrue(html.contains("<img src=\"" + png + "\""), png);
+      assertTrue(Files.isRegularFile(run.resolve("report").resolve(png)), png + " next to the page");
+    }
+    assertTrue(html.contains("Stage throughput ("), "the throughput table");
+
+    write(run.resolve("sl-examples.jsonl"), List.of("not json"));
+    Result bad = cai("report", run.toString());
+    assertEquals(1, bad.code());
+    assertTrue(bad.err().contains(run.resolve("sl-examples.jsonl") + ":1: not JSON"), bad.err());
   }
 
   @Test
@@ -363,7 +410,7 @@ class ReportCommandTest {
     Result r = cai("report", run.toString());
     assertEquals(0, r.code(), r.err());
     assertEquals(List.of(run.resolve("report/throughput.png").toString(), run.resolve("report/stage-buffer-fill.png")
-        .toString(), ""), r.out().lines().limit(3).toList());
+        .toString(), run.resolve("report/report.html").toString(), ""), r.out().lines().limit(4).toList());
     for (String name : List.of("throughput.png", "stage-buffer-fill.png")) {
       BufferedImage image = ImageIO.read(run.resolve("report").resolve(name).toFile());
       assertNotNull(image, name);
@@ -377,7 +424,8 @@ class ReportCommandTest {
     Result noStages = cai("report", sft.toString());
     assertEquals(0, noStages.code(), noStages.err());
     assertLine(noStages.err(), "skipped", "Stage throughput", sft.resolve("metrics.jsonl") + " (1 line) has no stages");
-    assertEquals(List.of(sft.resolve("report/sft-loss.png").toString()), noStages.out().lines().toList());
+    assertEquals(List.of(sft.resolve("report/sft-loss.png").toString(), sft.resolve("report/report.html").toString()),
+        noStages.out().lines().toList());
 
     Path oneLine = dir.resolve("one-line");
     write(oneLine.resolve("metrics.jsonl"), metricsLine(1_764_000_000_000L, "rl", stage("rl", "learn", 2, 40, -1)));
@@ -385,8 +433,8 @@ class ReportCommandTest {
     assertEquals(0, noRates.code(), noRates.err());
     assertLine(noRates.err(), "found", "Stage throughput", oneLine.resolve("metrics.jsonl")
         + " (1 line; no phase has two lines, so no rates)");
-    assertEquals(List.of("", "Stage throughput (" + oneLine.resolve("metrics.jsonl") + ", 1 line): means over each phase's "
-        + "consecutive lines", "phase stage elements elements/s tokens/s buffer fill", "rl rl/learn 2 - - -"),
+    assertEquals(List.of(oneLine.resolve("report/report.html").toString(), "", "Stage throughput ("
+        + oneLine.resolve("metrics.jsonl") + ", 1 line): means over each phase's consecutive lines", "phase stage elements elements/s tokens/s buffer fill", "rl rl/learn 2 - - -"),
         noRates.out().lines().map(l -> l.strip().replaceAll(" +", " ")).toList(), "no chart without a rate or a fill");
   }
 
@@ -445,7 +493,8 @@ class ReportCommandTest {
 
     Result report = cai("report", run.toString());
     assertEquals(0, report.code(), report.err());
-    assertEquals(List.of(run.resolve("report/label-calibration.png").toString()), report.out().lines().toList());
+    assertEquals(List.of(run.resolve("report/label-calibration.png").toString(), run.resolve("report/report.html")
+        .toString()), report.out().lines().toList());
     BufferedImage image = ImageIO.read(run.resolve("report/label-calibration.png").toFile());
     assertEquals(ReportCharts.WIDTH, image.getWidth());
     assertEquals(ReportCharts.HEIGHT, image.getHeight());
@@ -491,8 +540,8 @@ class ReportCommandTest {
     Path out = dir.resolve("charts");
     Result r = cai("report", run.toString(), "--out", out.toString());
     assertEquals(0, r.code(), r.err());
-    assertEquals(List.of(out.resolve("ppo-score-kl.png").toString(), out.resolve("ppo-diagnostics.png").toString()),
-        r.out().lines().toList());
+    assertEquals(List.of(out.resolve("ppo-score-kl.png").toString(), out.resolve("ppo-diagnostics.png").toString(),
+        out.resolve("report.html").toString()), r.out().lines().toList());
     assertLine(r.err(), "skipped", "SFT loss", "absent (sl-train/train-metrics.jsonl)");
     assertLine(r.err(), "skipped", "PM loss", run.resolve("pm/train-metrics.jsonl") + " has no lines");
     assertLine(r.err(), "found", "PPO metrics", run.resolve("rl-metrics.jsonl") + " (30 updates)");
