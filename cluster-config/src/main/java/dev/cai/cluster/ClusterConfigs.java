@@ -1,0 +1,48 @@
+package dev.cai.cluster;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigValueFactory;
+import java.util.Map;
+
+/** Builds the configuration of a cluster node from its role file, the user's file and the command line. */
+public final class ClusterConfigs {
+  /** Name of every node's actor system: nodes join only systems of the same name. */
+  public static final String SYSTEM_NAME = "cai";
+
+  private ClusterConfigs() {}
+
+  /**
+   * The resolved configuration of a node: -D system properties, then the command-line settings, then the
+   * user's file, then the role file (which includes {@code common.conf}), then the reference.conf defaults.
+   */
+  public static Config load(NodeSettings s) {
+    Config role = ConfigFactory.parseResources(ClusterConfigs.class.getClassLoader(), s.role().resource(),
+        ConfigParseOptions.defaults().setAllowMissing(false));
+    Config user = ConfigFactory.empty();
+    if (s.userConfig().isPresent()) {
+      try {
+        user = ConfigFactory.parseFile(s.userConfig().get().toFile(), ConfigParseOptions.defaults().setAllowMissing(false));
+      } catch (ConfigException e) {
+        throw new IllegalArgumentException("config file " + s.userConfig().get() + " is not valid HOCON: " + e.getMessage(), e);
+      }
+    }
+    Config cli = ConfigFactory.parseMap(Map.of(
+        "pekko.cluster.seed-nodes", ConfigValueFactory.fromIterable(
+            s.seeds().stream().map(h -> h.pekkoAddress(SYSTEM_NAME)).toList())));
+    if (s.port().isPresent()) {
+      cli = cli.withValue("cai.cluster.port", ConfigValueFactory.fromAnyRef(s.port().getAsInt()));
+    }
+    if (s.managementPort().isPresent()) {
+      cli = cli.withValue("cai.cluster.management-port", ConfigValueFactory.fromAnyRef(s.managementPort().getAsInt()));
+    }
+    Config merged = ConfigFactory.systemProperties().withFallback(cli).withFallback(user).withFallback(role);
+    try {
+      return ConfigFactory.load(merged);
+    } catch (ConfigException e) {
+      throw new IllegalArgumentException("cluster configuration of role " + s.role().id() + " is invalid: " + e.getMessage(), e);
+    }
+  }
+}
