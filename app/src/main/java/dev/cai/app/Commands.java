@@ -19,5 +19,6 @@ final class Commands {
     root.addSubcommand(new EvalCommand());
     root.addSubcommand(new ReportCommand());
     root.addSubcommand(new DemoCommand());
+    root.addSubcommand(new NodeCommand());
   }
 }

@@ -1,0 +1,69 @@
+package dev.cai.app;
+
+import dev.cai.cluster.ClusterConfigs;
+import dev.cai.cluster.ClusterNode;
+import dev.cai.cluster.ClusterRole;
+import dev.cai.cluster.HostPort;
+import dev.cai.cluster.NodeSettings;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code cai node}: one member of a cai Pekko cluster with a role, running until SIGTERM or Ctrl-C. */
+@Command(name = "node", mixinStandardHelpOptions = true,
+    description = "Start a cluster node with a role (policy, feedback, learner or all) that joins the seed nodes and "
+        + "serves Pekko Management (/ready, /alive, /cluster/members) on 127.0.0.1. SIGTERM or Ctrl-C leaves the "
+        + "cluster gracefully. This is the foundation of cluster deployment: the node runs no pipeline work yet.")
+final class NodeCommand implements Callable<Integer> {
+  @Spec CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--role", required = true, paramLabel = "ROLE", description = "policy, feedback, learner or all.")
+  String role;
+
+  @Option(names = "--seed", required = true, paramLabel = "HOST:PORT",
+      description = "Cluster port of a seed node (repeatable); the first node may name itself.")
+  List<String> seeds;
+
+  @Option(names = "--config", paramLabel = "FILE", description = "HOCON file layered over the role's configuration.")
+  Path config;
+
+  @Option(names = "--port", paramLabel = "N", description = "Cluster (Artery TCP) port (default: cai.cluster.port, 25520).")
+  Integer port;
+
+  @Option(names = "--management-port", paramLabel = "N",
+      description = "Pekko Management HTTP port (default: cai.cluster.management-port, 8558).")
+  Integer managementPort;
+
+  @Override
+  public Integer call() throws Exception {
+    NodeSettings settings = settings();
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    ClusterNode node = ClusterNode.start(ClusterConfigs.load(settings));
+    out.println("node " + node.address() + " role=" + settings.role().id() + " roles=" + String.join(",", node.roles())
+        + " management=" + node.managementUrl() + " seeds=" + settings.seeds());
+    out.flush();
+    node.awaitTermination();
+    err.println("node " + node.address() + " stopped");
+    err.flush();
+    return 0;
+  }
+
+  /** The validated options; a bad value is a usage error that names it. */
+  NodeSettings settings() {
+    try {
+      return new NodeSettings(ClusterRole.parse(role), seeds.stream().map(HostPort::parse).toList(),
+          Optional.ofNullable(config), port == null ? OptionalInt.empty() : OptionalInt.of(port),
+          managementPort == null ? OptionalInt.empty() : OptionalInt.of(managementPort));
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
+    }
+  }
+}

@@ -1,0 +1,61 @@
+package dev.cai.app;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class NodeCommandTest {
+  /** Runs {@code cai ARGS} in-process and returns the exit code and stderr. */
+  private static String[] run(String... args) {
+    CommandLine cl = Main.commandLine();
+    StringWriter err = new StringWriter();
+    cl.setErr(new PrintWriter(err));
+    cl.setOut(new PrintWriter(new StringWriter()));
+    int code = cl.execute(args);
+    return new String[] {String.valueOf(code), err.toString()};
+  }
+
+  private static void assertUsageError(String expected, String... args) {
+    String[] r = run(args);
+    assertEquals("2", r[0], r[1]);
+    assertTrue(r[1].contains(expected), r[1]);
+  }
+
+  @Test
+  void shouldRefuseAnUnknownRole() {
+    assertUsageError("unknown role 'critic' (expected one of: policy, feedback, learner, all)",
+        "node", "--role", "critic", "--seed", "127.0.0.1:25520");
+  }
+
+  @Test
+  void shouldRefuseASeedThatIsNotHostColonPort() {
+    assertUsageError("bad address '127.0.0.1' (expected HOST:PORT, e.g. 127.0.0.1:25520)",
+        "node", "--role", "policy", "--seed", "127.0.0.1");
+    assertUsageError("bad address 'localhost:x': port 'x' is not a number",
+        "node", "--role", "policy", "--seed", "localhost:x");
+  }
+
+  @Test
+  void shouldRefuseAMissingConfigFile(@TempDir Path dir) {
+    Path missing = dir.resolve("missing.conf");
+    assertUsageError("config file " + missing + " does not exist or is not a file",
+        "node", "--role", "learner", "--seed", "127.0.0.1:25520", "--config", missing.toString());
+  }
+
+  @Test
+  void shouldRefuseAPortOutOfRange() {
+    assertUsageError("--management-port 70000 is out of range (0..65535, 0 = any free port)",
+        "node", "--role", "all", "--seed", "127.0.0.1:25520", "--management-port", "70000");
+  }
+
+  @Test
+  void shouldRequireARoleAndASeed() {
+    assertUsageError("Missing required options: '--role=ROLE', '--seed=HOST:PORT'", "node");
+  }
+}
