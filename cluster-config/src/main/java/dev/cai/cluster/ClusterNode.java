@@ -51,7 +51,7 @@ public final class ClusterNode implements AutoCloseable {
     return Cluster.get(system).selfMember().getRoles().stream().filter(r -> !r.startsWith("dc-")).sorted().toList();
   }
 
-  /** Base URL of the management endpoints, e.g. {@code http://127.0.0.1:8558/}. */
+  /** Base URL of the management endpoints, e.g. {@code http://127.0.0.1:8558}. */
   public String managementUrl() {
     return managementUrl;
   }
