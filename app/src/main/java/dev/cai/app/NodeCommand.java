@@ -10,7 +10,10 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Callable;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -47,12 +50,20 @@ final class NodeCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     ClusterNode node = ClusterNode.start(ClusterConfigs.load(settings));
+    // Printed inside coordinated shutdown: on SIGTERM the JVM halts when its shutdown hook (which runs coordinated
+    // shutdown) ends, possibly before this thread would wake up from awaitTermination.
+    CoordinatedShutdown shutdown = CoordinatedShutdown.get(node.system());
+    shutdown.addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "cai-node-stopped", () -> {
+      err.println("node " + node.address() + " stopped ("
+          + shutdown.getShutdownReason().map(r -> r.getClass().getSimpleName().replace("$", "")).orElse("unknown reason")
+          + ", member status " + node.memberStatus() + ")");
+      err.flush();
+      return CompletableFuture.completedFuture(Done.getInstance());
+    });
     out.println("node " + node.address() + " role=" + settings.role().id() + " roles=" + String.join(",", node.roles())
         + " management=" + node.managementUrl() + " seeds=" + settings.seeds());
     out.flush();
     node.awaitTermination();
-    err.println("node " + node.address() + " stopped");
-    err.flush();
     return 0;
   }
 

@@ -51,6 +51,11 @@ public final class ClusterNode implements AutoCloseable {
     return Cluster.get(system).selfMember().getRoles().stream().filter(r -> !r.startsWith("dc-")).sorted().toList();
   }
 
+  /** This node's own membership status as it sees it (Up, Leaving, Exiting, Removed, Down, ...). */
+  public String memberStatus() {
+    return Cluster.get(system).selfMember().status().toString();
+  }
+
   /** Base URL of the management endpoints, e.g. {@code http://127.0.0.1:8558}. */
   public String managementUrl() {
     return managementUrl;
