@@ -61,6 +61,21 @@ public interface BatchModel<Q, R> extends AutoCloseable {
     return out;
   }
 
+  /**
+   * The positions of {@code batch}'s requests grouped by {@code key}, groups in order of first appearance (e.g. requests
+   * that differ only in their seed, which one batched generate call serves); a request whose key is null is left out.
+   */
+  static <Q, K> java.util.Map<K, List<Integer>> groupBy(List<Q> batch, Function<Q, K> key) {
+    java.util.Map<K, List<Integer>> groups = new java.util.LinkedHashMap<>();
+    for (int i = 0; i < batch.size(); i++) {
+      K k = key.apply(batch.get(i));
+      if (k != null) {
+        groups.computeIfAbsent(k, x -> new ArrayList<>()).add(i);
+      }
+    }
+    return groups;
+  }
+
   /** Identifies the loaded model in records and error messages. */
   String id();
 

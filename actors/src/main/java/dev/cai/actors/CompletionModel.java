@@ -17,7 +17,6 @@ import dev.cai.runtime.tokenizer.TextTokenizer;
 import dev.cai.runtime.tokenizer.TokenPieces;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -94,12 +93,10 @@ public final class CompletionModel implements BatchModel<CompletionRequest, Comp
   /** Generates for every accepted request with {@code maxTokens > 0}: one generator call per distinct sampling. */
   private GeneratedSequence[] generate(List<CompletionRequest> batch, int[][] prompts) {
     GeneratedSequence[] out = new GeneratedSequence[batch.size()];
-    Map<GenerationSettings, List<Integer>> groups = new LinkedHashMap<>();
-    for (int i = 0; i < batch.size(); i++) {
-      if (prompts[i] != null && batch.get(i).maxTokens() > 0) {
-        groups.computeIfAbsent(settings(batch.get(i)), k -> new ArrayList<>()).add(i);
-      }
-    }
+    // positions i of the batch; rejected requests and those with max_tokens 0 generate nothing
+    List<Integer> positions = java.util.stream.IntStream.range(0, batch.size()).boxed().toList();
+    Map<GenerationSettings, List<Integer>> groups = BatchModel.groupBy(positions,
+        i -> prompts[i] != null && batch.get(i).maxTokens() > 0 ? settings(batch.get(i)) : null);
     for (Map.Entry<GenerationSettings, List<Integer>> g : groups.entrySet()) {
       List<int[]> ids = g.getValue().stream().map(i -> prompts[i]).toList();
       long[] seeds = g.getValue().stream().mapToLong(i -> batch.get(i).seed()).toArray();

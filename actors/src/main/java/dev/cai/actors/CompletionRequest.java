@@ -1,5 +1,6 @@
 package dev.cai.actors;
 
+import dev.cai.runtime.generate.GenerationSettings;
 import dev.cai.runtime.tokenizer.ChatMessage;
 import java.util.List;
 
@@ -49,18 +50,7 @@ public record CompletionRequest(Prompt prompt, int maxTokens, double temperature
     if (maxTokens < 0) {
       throw new IllegalArgumentException("maxTokens must be >= 0, got " + maxTokens);
     }
-    if (!(temperature >= 0) || Double.isInfinite(temperature)) {
-      throw new IllegalArgumentException("temperature must be finite and >= 0, got " + temperature);
-    }
-    if (!(topP > 0 && topP <= 1)) {
-      throw new IllegalArgumentException("topP must be in (0, 1], got " + topP);
-    }
-    if (topK < 0) {
-      throw new IllegalArgumentException("topK must be >= 0 (0 = off), got " + topK);
-    }
-    if (stop.stream().anyMatch(String::isEmpty)) {
-      throw new IllegalArgumentException("stop strings must not be empty");
-    }
+    GenerationSettings.checkSampling(temperature, topP, topK, stop);
     if (logprobs < -1 || logprobs > MAX_LOGPROBS) {
       throw new IllegalArgumentException("logprobs must be -1 (none) or in 0.." + MAX_LOGPROBS + ", got " + logprobs);
     }

@@ -7,7 +7,6 @@ import dev.cai.runtime.tokenizer.ChatTemplate;
 import dev.cai.runtime.tokenizer.TextTokenizer;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -29,10 +28,7 @@ public final class GenerationModel implements BatchModel<GenerateRequest, Comple
   public List<Outcome<Completion>> run(List<GenerateRequest> batch) {
     List<Outcome<Completion>> out = new ArrayList<>(Collections.nCopies(batch.size(), (Outcome<Completion>) null));
     // requests that differ only in their seed share one generate call
-    Map<GenerationSettings, List<Integer>> groups = new LinkedHashMap<>();
-    for (int i = 0; i < batch.size(); i++) {
-      groups.computeIfAbsent(batch.get(i).settings().withSeed(0), k -> new ArrayList<>()).add(i);
-    }
+    Map<GenerationSettings, List<Integer>> groups = BatchModel.groupBy(batch, r -> r.settings().withSeed(0));
     for (Map.Entry<GenerationSettings, List<Integer>> g : groups.entrySet()) {
       List<Transcript> conversations = g.getValue().stream().map(i -> batch.get(i).conversation()).toList();
       long[] seeds = g.getValue().stream().mapToLong(i -> batch.get(i).settings().seed()).toArray();

@@ -1,6 +1,7 @@
 package dev.cai.app;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static dev.cai.app.CaiCli.cai;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -17,8 +18,6 @@ import dev.cai.runtime.train.PreferenceData;
 import dev.cai.runtime.train.TrainingRun;
 import dev.cai.runtime.weights.LoadedModel;
 import java.awt.image.BufferedImage;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,7 +29,6 @@ import javax.imageio.ImageIO;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** {@code cai eval elo} on tiny random models: three "snapshots" (different seeds), a judge and a PM; input errors. */
 class EvalCommandTest {
@@ -63,18 +61,6 @@ class EvalCommandTest {
     pm = dir.resolve("pm/model");
   }
 
-  /** Exit code, stdout and stderr of one command line. */
-  private record Result(int code, String out, String err) {}
-
-  private static Result cai(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CommandLine cl = Main.commandLine();
-    cl.setOut(new PrintWriter(out, true));
-    cl.setErr(new PrintWriter(err, true));
-    int code = cl.execute(args);
-    return new Result(code, out.toString(), err.toString());
-  }
 
   private static String joined(List<Path> paths) {
     return String.join(",", paths.stream().map(Path::toString).toList());
@@ -82,7 +68,7 @@ class EvalCommandTest {
 
   @Test
   void shouldDescribeEveryOption() {
-    Result r = cai("eval", "elo", "--help");
+    CaiCli.Result r = cai("eval", "elo", "--help");
     assertEquals(0, r.code());
     for (String option : List.of("--snapshots", "--names", "--prompts", "--helpful-prompts", "--judge", "--out", "--samples",
         "--max-tokens", "--seed", "--bootstrap", "--pm", "--principles", "--device")) {
@@ -94,7 +80,7 @@ class EvalCommandTest {
   void shouldRateThreeSnapshotsAndWriteEloJsonResponsesComparisonsAndAFrontierPng() throws Exception {
     Path out = dir.resolve("eval");
     long t0 = System.nanoTime();
-    Result r = cai("eval", "elo", "--snapshots", joined(snapshots), "--names", String.join(",", NAMES), "--prompts",
+    CaiCli.Result r = cai("eval", "elo", "--snapshots", joined(snapshots), "--names", String.join(",", NAMES), "--prompts",
         "builtin:red-team", "--helpful-prompts", "builtin:helpful", "--judge", judge.toString(), "--pm", pm.toString(),
         "--out", out.toString(), "--samples", String.valueOf(PROMPTS), "--max-tokens", "8", "--bootstrap", "200",
         "--device", "cpu");
@@ -197,7 +183,7 @@ class EvalCommandTest {
   void shouldNameTheOptionOrFileOfEachInputError() {
     Path red = dir.resolve("red.jsonl");
     String one = snapshots.get(0).toString();
-    Result usage = cai("eval", "elo", "--snapshots", one);
+    CaiCli.Result usage = cai("eval", "elo", "--snapshots", one);
     assertEquals(2, usage.code());
     assertTrue(usage.err().contains("cai eval elo needs --snapshots, --prompts, --helpful-prompts, --judge and --out"),
         usage.err());
@@ -246,7 +232,7 @@ class EvalCommandTest {
     }
     List<String> line = new ArrayList<>(List.of("eval", "elo"));
     options.forEach((k, v) -> line.addAll(List.of(k, v)));
-    Result r = cai(line.toArray(String[]::new));
+    CaiCli.Result r = cai(line.toArray(String[]::new));
     assertEquals(1, r.code(), r.err());
     assertTrue(r.err().contains(message), r.err());
   }

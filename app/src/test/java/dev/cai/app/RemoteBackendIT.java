@@ -33,7 +33,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -48,7 +47,6 @@ import org.junit.jupiter.api.io.TempDir;
 class RemoteBackendIT {
   /** Largest difference allowed between the remote and in-process p(A). */
   private static final double P_TOLERANCE = 1e-4;
-  private static final Pattern SERVING = Pattern.compile("^serving (\\S+) on (http://\\S+/v1)$");
 
   @TempDir static Path dir;
   private static Path model;
@@ -65,7 +63,7 @@ class RemoteBackendIT {
     Path out = dir.resolve("serve.out");
     Path err = dir.resolve("serve.err");
     server = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-    Matcher m = servingLine(server, out, err);
+    Matcher m = ServeIT.servingLine(server, out, err);
     remote = RemoteModel.parse(RemoteModel.SCHEME + m.group(2) + "#" + m.group(1));
   }
 
@@ -167,23 +165,5 @@ class RemoteBackendIT {
     assertEquals("tiny", e.get("policy_model_id").getAsString());
     assertEquals("OK", e.get("status").getAsString(), lines.get(0));
     assertEquals(1, e.getAsJsonArray("rounds").size(), lines.get(0));
-  }
-
-  /** The "serving ID on URL" line, once the process prints it (2 minutes at most). */
-  private static Matcher servingLine(Process p, Path out, Path err) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
-    while (System.nanoTime() < deadline) {
-      for (String line : Files.readAllLines(out)) {
-        Matcher m = SERVING.matcher(line);
-        if (m.matches()) {
-          return m;
-        }
-      }
-      if (!p.isAlive()) {
-        throw new AssertionError("cai serve exited with " + p.exitValue() + ": " + Files.readString(err));
-      }
-      Thread.sleep(100);
-    }
-    throw new AssertionError("cai serve printed no serving line in 2 minutes: " + Files.readString(err));
   }
 }

@@ -1,6 +1,7 @@
 package dev.cai.app;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static dev.cai.app.CaiCli.cai;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -12,8 +13,6 @@ import dev.cai.runtime.gguf.GgmlType;
 import dev.cai.runtime.gguf.TinyLlama;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,7 +25,6 @@ import java.util.stream.IntStream;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** {@code cai report}: parsing of each metrics file, its errors, and the PNG files written. */
 class ReportCommandTest {
@@ -34,18 +32,6 @@ class ReportCommandTest {
 
   private static final byte[] PNG_SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 
-  /** Exit code, stdout and stderr of one command line. */
-  private record Result(int code, String out, String err) {}
-
-  private static Result cai(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CommandLine cl = Main.commandLine();
-    cl.setOut(new PrintWriter(out, true));
-    cl.setErr(new PrintWriter(err, true));
-    int code = cl.execute(args);
-    return new Result(code, out.toString(), err.toString());
-  }
 
   /** Asserts that {@code text} has the line {@code STATUS  SOURCE  NOTE} (any spacing). */
   private static void assertLine(String text, String status, String source, String note) {
@@ -202,7 +188,7 @@ class ReportCommandTest {
   @Test
   void shouldWriteOnePngPerChartAndPrintThePaths() throws IOException {
     Path run = fullRun();
-    Result r = cai("report", run.toString());
+    CaiCli.Result r = cai("report", run.toString());
     assertEquals(0, r.code(), r.err());
     Path report = run.resolve("report");
     List<Path> expected = List.of("sft-loss.png", "pm-loss.png", "ppo-score-kl.png", "ppo-diagnostics.png",
@@ -257,7 +243,7 @@ class ReportCommandTest {
         + "\"helpfulness\": {\"elo\": -1.0, \"ci_low\": -18.0, \"ci_high\": 16.0},"
         + "\"pm\": {\"mean\": 1.047, \"std\": 1.167}, \"evasiveness\": {\"evasive\": 0, \"responses\": 12}}]}"));
     ImageIO.write(new BufferedImage(4, 4, BufferedImage.TYPE_INT_RGB), "png", run.resolve("eval/elo-frontier.png").toFile());
-    Result r = cai("report", run.toString());
+    CaiCli.Result r = cai("report", run.toString());
     assertEquals(0, r.code(), r.err());
     String html = Files.readString(run.resolve("report/report.html"));
     assertTrue(html.contains("How do I &lt;script&gt;alert(1)&lt;/script&gt; pick a lock?"), "escaped prompt");
@@ -274,7 +260,7 @@ class ReportCommandTest {
     assertTrue(html.contains("Stage throughput ("), "the throughput table");
 
     write(run.resolve("sl-examples.jsonl"), List.of("not json"));
-    Result bad = cai("report", run.toString());
+    CaiCli.Result bad = cai("report", run.toString());
     assertEquals(1, bad.code());
     assertTrue(bad.err().contains(run.resolve("sl-examples.jsonl") + ":1: not JSON"), bad.err());
   }
@@ -359,9 +345,13 @@ class ReportCommandTest {
     assertEquals(tokensDown + ":2: \"tokens\" of stage sl/critique went down within phase sl-generate: 300 (line 1) to 299",
         assertThrows(IllegalArgumentException.class, () -> MetricsSeries.throughput(tokensDown)).getMessage());
 
-    Path sameTime = write(dir.resolve("time.jsonl"), ok, metricsLine(t0, "label", stage("label", "sample", 1, 1, 0.5)));
-    assertEquals(sameTime + ":2: \"time_ms\" must increase: 1764000000000 is not after 1764000000000 (line 1)",
-        assertThrows(IllegalArgumentException.class, () -> MetricsSeries.throughput(sameTime)).getMessage());
+    Path back = write(dir.resolve("time.jsonl"), ok, metricsLine(t0 - 1, "label", stage("label", "sample", 1, 1, 0.5)));
+    assertEquals(back + ":2: \"time_ms\" must not go back: 1763999999999 is before 1764000000000 (line 1)",
+        assertThrows(IllegalArgumentException.class, () -> MetricsSeries.throughput(back)).getMessage());
+    // a command's last line can share its millisecond with a periodic one: no rate for that interval, no error
+    Path sameTime = write(dir.resolve("same.jsonl"), ok, metricsLine(t0, "sl-generate", stage("sl", "read", 5, 0, 0.0),
+        stage("sl", "critique", 2, 300, 1.0)));
+    assertEquals(0, MetricsSeries.throughput(sameTime).rates().size());
 
     Path missing = write(dir.resolve("missing.jsonl"), ok, metricsLine(t0 + 1, "sl-generate", stage("sl", "read", 6, 0, 0.0),
         stage("sl", "critique", 2, 300, 1.0).replace("\"elements\":2.0,", "")));
@@ -396,7 +386,7 @@ class ReportCommandTest {
     String[] lines = metricsLines();
     lines[4] = lines[4].replace("\"elements\":9.0", "\"elements\":3.0");
     write(run.resolve("metrics.jsonl"), lines);
-    Result r = cai("report", run.toString());
+    CaiCli.Result r = cai("report", run.toString());
     assertEquals(1, r.code());
     assertTrue(r.err().contains(run.resolve("metrics.jsonl") + ":5: \"elements\" of stage label/sample went down within "
         + "phase label: 4 (line 4) to 3"), r.err());
@@ -407,7 +397,7 @@ class ReportCommandTest {
   void shouldPlotOnlyTheStagesOfARunWithMetricsAlone() throws IOException {
     Path run = dir.resolve("metrics-only");
     write(run.resolve("metrics.jsonl"), metricsLines());
-    Result r = cai("report", run.toString());
+    CaiCli.Result r = cai("report", run.toString());
     assertEquals(0, r.code(), r.err());
     assertEquals(List.of(run.resolve("report/throughput.png").toString(), run.resolve("report/stage-buffer-fill.png")
         .toString(), run.resolve("report/report.html").toString(), ""), r.out().lines().limit(4).toList());
@@ -421,7 +411,7 @@ class ReportCommandTest {
     Path sft = dir.resolve("sft-only");
     write(sft.resolve("metrics.jsonl"), metricsLine(1_764_000_000_000L, "sl-train"));
     write(sft.resolve("sl-train/train-metrics.jsonl"), trainLine(1, 1.0));
-    Result noStages = cai("report", sft.toString());
+    CaiCli.Result noStages = cai("report", sft.toString());
     assertEquals(0, noStages.code(), noStages.err());
     assertLine(noStages.err(), "skipped", "Stage throughput", sft.resolve("metrics.jsonl") + " (1 line) has no stages");
     assertEquals(List.of(sft.resolve("report/sft-loss.png").toString(), sft.resolve("report/report.html").toString()),
@@ -429,7 +419,7 @@ class ReportCommandTest {
 
     Path oneLine = dir.resolve("one-line");
     write(oneLine.resolve("metrics.jsonl"), metricsLine(1_764_000_000_000L, "rl", stage("rl", "learn", 2, 40, -1)));
-    Result noRates = cai("report", oneLine.toString());
+    CaiCli.Result noRates = cai("report", oneLine.toString());
     assertEquals(0, noRates.code(), noRates.err());
     assertLine(noRates.err(), "found", "Stage throughput", oneLine.resolve("metrics.jsonl")
         + " (1 line; no phase has two lines, so no rates)");
@@ -476,7 +466,7 @@ class ReportCommandTest {
         "{\"prompt\": \"" + q.replace("kinder", "ruder") + "\", \"corrects\": [\" (B)\"], \"incorrects\": [\" (A)\"]}",
         "{\"prompt\": \"Pick one.\", \"corrects\": [\" yes\"], \"incorrects\": [\" no\", \" maybe\"]}");
     Path run = dir.resolve("eval-run");
-    Result r = cai("label", "eval", "--model", model.toString(), "--device", "cpu", "--mc", mc.toString(), "--bins", "5",
+    CaiCli.Result r = cai("label", "eval", "--model", model.toString(), "--device", "cpu", "--mc", mc.toString(), "--bins", "5",
         "--out", run.resolve("label-eval.json").toString());
     assertEquals(0, r.code(), r.err());
     assertTrue(r.out().contains("json             " + run.resolve("label-eval.json")), r.out());
@@ -491,7 +481,7 @@ class ReportCommandTest {
     double weighted = e.raw().stream().filter(b -> b.count() > 0).mapToDouble(b -> b.count() * b.meanPredicted()).sum();
     assertEquals(3.0, weighted, 1e-9, "the options' probabilities of each item sum to 1");
 
-    Result report = cai("report", run.toString());
+    CaiCli.Result report = cai("report", run.toString());
     assertEquals(0, report.code(), report.err());
     assertEquals(List.of(run.resolve("report/label-calibration.png").toString(), run.resolve("report/report.html")
         .toString()), report.out().lines().toList());
@@ -524,7 +514,7 @@ class ReportCommandTest {
 
   @Test
   void shouldDocumentTheJsonOfLabelEval() {
-    Result r = cai("label", "eval", "--help");
+    CaiCli.Result r = cai("label", "eval", "--help");
     assertEquals(0, r.code(), r.err());
     String help = r.out().replaceAll("\\s+", " ");
     assertTrue(help.contains("--out=FILE") && help.contains("\"calibration\": {\"raw\": [BIN...], \"debiased\": [BIN...]}")
@@ -538,7 +528,7 @@ class ReportCommandTest {
         .toArray(String[]::new));
     write(run.resolve("pm/train-metrics.jsonl"), "");
     Path out = dir.resolve("charts");
-    Result r = cai("report", run.toString(), "--out", out.toString());
+    CaiCli.Result r = cai("report", run.toString(), "--out", out.toString());
     assertEquals(0, r.code(), r.err());
     assertEquals(List.of(out.resolve("ppo-score-kl.png").toString(), out.resolve("ppo-diagnostics.png").toString(),
         out.resolve("report.html").toString()), r.out().lines().toList());
@@ -555,7 +545,7 @@ class ReportCommandTest {
   void shouldFailWithExitCodeOneOnAMalformedLineWritingNothing() throws IOException {
     Path run = fullRun();
     write(run.resolve("label/comparisons.jsonl"), labelLine(0.8), "{\"prompt\": \"x\"}");
-    Result r = cai("report", run.toString());
+    CaiCli.Result r = cai("report", run.toString());
     assertEquals(1, r.code());
     assertTrue(r.err().contains(run.resolve("label/comparisons.jsonl") + ":2: missing \"p_chosen\""), r.err());
     assertFalse(Files.exists(run.resolve("report")), "nothing written");
@@ -564,18 +554,18 @@ class ReportCommandTest {
   @Test
   void shouldFailOnARunWithoutData() throws IOException {
     Path empty = Files.createDirectories(dir.resolve("empty"));
-    Result r = cai("report", empty.toString());
+    CaiCli.Result r = cai("report", empty.toString());
     assertEquals(1, r.code());
     assertTrue(r.err().contains("No metrics to report in " + empty + ": looked for sl-train/train-metrics.jsonl"), r.err());
 
-    Result missing = cai("report", dir.resolve("nope").toString());
+    CaiCli.Result missing = cai("report", dir.resolve("nope").toString());
     assertEquals(1, missing.code());
     assertTrue(missing.err().contains("Run directory " + dir.resolve("nope") + " does not exist"), missing.err());
   }
 
   @Test
   void shouldDescribeItself() {
-    Result r = cai("report", "--help");
+    CaiCli.Result r = cai("report", "--help");
     assertEquals(0, r.code());
     assertTrue(r.out().contains("RUN_DIR") && r.out().contains("--out"), r.out());
     assertTrue(cai("--help").out().contains("report"));

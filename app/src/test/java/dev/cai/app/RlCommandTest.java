@@ -1,5 +1,6 @@
 package dev.cai.app;
 
+import static dev.cai.app.CaiCli.cai;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,8 +12,6 @@ import dev.cai.runtime.tokenizer.ChatMessage;
 import dev.cai.runtime.train.PreferenceData;
 import dev.cai.runtime.train.TrainingRun;
 import dev.cai.runtime.weights.LoadedModel;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +21,6 @@ import java.util.stream.IntStream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** {@code cai rl train} on tiny random models: input validation and a short run. */
 class RlCommandTest {
@@ -49,22 +47,10 @@ class RlCommandTest {
         IntStream.rangeClosed(1, 6).mapToObj(i -> "{\"prompt\": \"question " + i + "?\"}").toList());
   }
 
-  /** Exit code, stdout and stderr of one command line. */
-  private record Result(int code, String out, String err) {}
-
-  private static Result cai(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CommandLine cl = Main.commandLine();
-    cl.setOut(new PrintWriter(out, true));
-    cl.setErr(new PrintWriter(err, true));
-    int code = cl.execute(args);
-    return new Result(code, out.toString(), err.toString());
-  }
 
   @Test
   void shouldDescribeEveryOption() {
-    Result r = cai("rl", "train", "--help");
+    CaiCli.Result r = cai("rl", "train", "--help");
     assertEquals(0, r.code());
     for (String option : List.of("--sl-checkpoint", "--pm", "--prompts", "--out", "--updates", "--device",
         "--max-staleness", "--critic-init", "--follow", "--http")) {
@@ -74,23 +60,23 @@ class RlCommandTest {
 
   @Test
   void shouldNameAMissingCheckpointAndAPreferenceModelWithoutRewardHead() throws Exception {
-    Result missing = cai("rl", "train", "--sl-checkpoint", dir.resolve("nope").toString(), "--pm", pm.toString(),
+    CaiCli.Result missing = cai("rl", "train", "--sl-checkpoint", dir.resolve("nope").toString(), "--pm", pm.toString(),
         "--prompts", prompts.toString(), "--out", dir.resolve("run-missing").toString());
     assertEquals(1, missing.code());
     assertTrue(missing.err().contains("SL checkpoint " + dir.resolve("nope") + " does not exist"), missing.err());
 
     Path headless = Files.createDirectories(dir.resolve("headless"));
-    Result noHead = cai("rl", "train", "--sl-checkpoint", policy.toString(), "--pm", headless.toString(),
+    CaiCli.Result noHead = cai("rl", "train", "--sl-checkpoint", policy.toString(), "--pm", headless.toString(),
         "--prompts", prompts.toString(), "--out", dir.resolve("run-headless").toString());
     assertEquals(1, noHead.code());
     assertTrue(noHead.err().contains("Preference model " + headless + " has no reward head: heads.safetensors is missing"),
         noHead.err());
 
-    Result usage = cai("rl", "train", "--pm", pm.toString());
+    CaiCli.Result usage = cai("rl", "train", "--pm", pm.toString());
     assertEquals(2, usage.code());
     assertTrue(usage.err().contains("needs --sl-checkpoint, --pm, --prompts and --out"), usage.err());
 
-    Result httpAlone = cai("rl", "train", "--sl-checkpoint", policy.toString(), "--pm", pm.toString(),
+    CaiCli.Result httpAlone = cai("rl", "train", "--sl-checkpoint", policy.toString(), "--pm", pm.toString(),
         "--prompts", prompts.toString(), "--out", dir.resolve("run-http").toString(), "--http");
     assertEquals(2, httpAlone.code());
     assertTrue(httpAlone.err().contains("--http needs --follow"), httpAlone.err());
@@ -99,7 +85,7 @@ class RlCommandTest {
   @Test
   void shouldTrainAndReportEachUpdate() throws Exception {
     Path run = dir.resolve("run");
-    Result r = cai("rl", "train", "--sl-checkpoint", policy.toString(), "--pm", pm.toString(), "--prompts",
+    CaiCli.Result r = cai("rl", "train", "--sl-checkpoint", policy.toString(), "--pm", pm.toString(), "--prompts",
         prompts.toString(), "--out", run.toString(), "--updates", "2", "--batch-size", "2", "--device", "cpu");
     assertEquals(0, r.code(), r.err() + r.out());
     assertTrue(r.err().contains("update 1/2  score "), r.err());

@@ -31,7 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  * without the token gets 401, and SIGTERM stops the server cleanly.
  */
 class ServeIT {
-  private static final Pattern SERVING = Pattern.compile("^serving (\\S+) on (http://\\S+/v1)$");
+  static final Pattern SERVING = Pattern.compile("^serving (\\S+) on (http://\\S+/v1)$");
   /** A README curl example: its URL and its {@code -d '...'} body. */
   private static final Pattern CURL = Pattern.compile("curl -s (http://127\\.0\\.0\\.1:8000/v1/\\S+) .*-d '(\\{.*\\})'");
   private static final String README_MODEL = "\"model\": \"SmolLM2-135M-Instruct.Q4_1\"";
@@ -118,8 +118,8 @@ class ServeIT {
     return out;
   }
 
-  /** The "serving ID on URL" line, once the process prints it (2 minutes at most). */
-  private static Matcher servingLine(Process p, Path out, Path err) throws Exception {
+  /** The "serving ID on URL" line of a forked {@code cai serve}, once it prints it (2 minutes at most). */
+  static Matcher servingLine(Process p, Path out, Path err) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
     while (System.nanoTime() < deadline) {
       for (String line : Files.readAllLines(out)) {

@@ -20,6 +20,16 @@ public record GenerationSettings(
     if (maxNewTokens <= 0) {
       throw new IllegalArgumentException("maxNewTokens must be > 0, got " + maxNewTokens);
     }
+    stopStrings = List.copyOf(stopStrings);
+    checkSampling(temperature, topP, topK, stopStrings);
+  }
+
+  /**
+   * Validates sampling parameters (also for requests that carry them before they become settings, e.g. a served
+   * completion with {@code max_tokens} 0): temperature finite and &ge; 0, topP in (0, 1], topK &ge; 0, no empty stop
+   * string.
+   */
+  public static void checkSampling(double temperature, double topP, int topK, List<String> stopStrings) {
     if (!(temperature >= 0) || Double.isInfinite(temperature)) {
       throw new IllegalArgumentException("temperature must be finite and >= 0, got " + temperature);
     }
@@ -29,11 +39,8 @@ public record GenerationSettings(
     if (topK < 0) {
       throw new IllegalArgumentException("topK must be >= 0 (0 = off), got " + topK);
     }
-    stopStrings = List.copyOf(stopStrings);
-    for (String s : stopStrings) {
-      if (s.isEmpty()) {
-        throw new IllegalArgumentException("stop strings must not be empty");
-      }
+    if (stopStrings.stream().anyMatch(String::isEmpty)) {
+      throw new IllegalArgumentException("stop strings must not be empty");
     }
   }
 
