@@ -220,7 +220,7 @@ final class MetricsSeries {
   /**
    * Per-stage throughput between consecutive lines of the same phase: elements/s = Δelements / Δt and tokens/s =
    * Δtokens / Δt. The counts restart when the phase changes from one line to the next (a new command); within a phase a
-   * count that goes down fails, naming the line, and {@code time_ms} must increase from each line to the next. A stage
+   * count that goes down fails, naming the line, and {@code time_ms} must not go back (an interval of 0 ms has no rate). A stage
    * absent from the previous line of its phase gets no rate for that interval. Minutes count from the first line.
    */
   static Throughput throughput(Path file, List<RunLine> lines) {
@@ -230,9 +230,9 @@ final class MetricsSeries {
     RunLine prev = null;
     int segment = -1;
     for (RunLine line : lines) {
-      if (prev != null && !(line.timeMs() > prev.timeMs())) {
-        throw new MalformedLineException(file, line.number(), "\"time_ms\" must increase: " + fmt(line.timeMs())
-            + " is not after " + fmt(prev.timeMs()) + " (line " + prev.number() + ")");
+      if (prev != null && line.timeMs() < prev.timeMs()) {
+        throw new MalformedLineException(file, line.number(), "\"time_ms\" must not go back: " + fmt(line.timeMs())
+            + " is before " + fmt(prev.timeMs()) + " (line " + prev.number() + ")");
       }
       boolean samePhase = prev != null && prev.sameCommand(line);
       segment += samePhase ? 0 : 1;
@@ -259,11 +259,13 @@ final class MetricsSeries {
                 + "within phase " + line.phase() + ": " + fmt(dElements < 0 ? b.elements() : b.tokens()) + " (line "
                 + prev.number() + ") to " + fmt(dElements < 0 ? s.elements() : s.tokens()));
           }
-          rates.add(new StageRate(line.phase(), s.key(), segment, minutes, seconds, dElements / seconds,
-              dTokens / seconds));
-          a.rateElements += dElements;
-          a.rateTokens += dTokens;
-          a.seconds += seconds;
+          if (seconds > 0) { // two lines in the same millisecond (a periodic one and the last) give no rate
+            rates.add(new StageRate(line.phase(), s.key(), segment, minutes, seconds, dElements / seconds,
+                dTokens / seconds));
+            a.rateElements += dElements;
+            a.rateTokens += dTokens;
+            a.seconds += seconds;
+          }
         }
         a.elements += dElements;
         a.tokens += dTokens;

@@ -52,21 +52,18 @@ final class Monitoring {
     }
   }
 
-  private static Monitoring current;
-  private static long lastJournalMs; // guarded by Monitoring.class
+  private static volatile Monitoring current;
 
   private final Settings settings;
   private final PrometheusMeterRegistry registry;
-  private final ActorSystem<Void> system;
   private final MonitorServer server;
   private final ScheduledExecutorService journalTimer;
   private volatile String phase = "idle";
 
-  private Monitoring(Settings settings, PrometheusMeterRegistry registry, ActorSystem<Void> system, MonitorServer server,
+  private Monitoring(Settings settings, PrometheusMeterRegistry registry, MonitorServer server,
       ScheduledExecutorService journalTimer) {
     this.settings = settings;
     this.registry = registry;
-    this.system = system;
     this.server = server;
     this.journalTimer = journalTimer;
   }
@@ -95,7 +92,7 @@ final class Monitoring {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "cai-monitor", conf);
     MonitorServer server;
     try {
-      server = MonitorServer.start(system, registry, s, () -> current == null ? "idle" : current.phase);
+      server = MonitorServer.start(system, registry, s, Monitoring::currentPhase);
     } catch (IllegalStateException e) {
       if (s.port() == 0) {
         system.terminate();
@@ -104,17 +101,23 @@ final class Monitoring {
       }
       err.println("monitor: port " + s.port() + " is taken (" + e.getMessage() + "); using a free port instead");
       server = MonitorServer.start(system, registry, new Settings(true, s.host(), 0, s.snapshotInterval(),
-          s.journalInterval()), () -> current == null ? "idle" : current.phase);
+          s.journalInterval()), Monitoring::currentPhase);
     }
     ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "cai-metrics-journal");
       t.setDaemon(true);
       return t;
     });
-    current = new Monitoring(s, registry, system, server, timer);
+    current = new Monitoring(s, registry, server, timer);
     err.println("monitor: dashboard " + server.url() + "/   metrics " + server.url() + "/metrics");
     err.flush();
     return Optional.of(current);
+  }
+
+  /** What the process runs now, for the dashboard ("idle" between commands). */
+  private static String currentPhase() {
+    Monitoring current = Monitoring.current; // volatile read
+    return current == null ? "idle" : current.phase;
   }
 
   /** The process's monitoring, if started. */
@@ -159,12 +162,7 @@ final class Monitoring {
         Files.createDirectories(file.getParent());
       }
       synchronized (Monitoring.class) { // read inside the lock: lines are written in time order
-        while (System.currentTimeMillis() <= lastJournalMs) {
-          Thread.onSpinWait(); // at most a millisecond: readers need time_ms to increase from line to line
-        }
-        MonitorReadings now = MonitorReadings.now(baseline.phase());
-        lastJournalMs = now.timeMs();
-        String line = now.journalLine(baseline) + "\n";
+        String line = MonitorReadings.now(baseline.phase()).journalLine(baseline) + "\n";
         Files.writeString(file, line, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
       }
     } catch (IOException | UncheckedIOException e) {

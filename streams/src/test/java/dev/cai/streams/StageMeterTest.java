@@ -76,6 +76,7 @@ class StageMeterTest {
     StageMeter full = StageMeter.of("test", "full-" + System.nanoTime(), 2);
     full.enter(3);
     assertEquals(1.0, full.bufferFill(), "fill is clamped to 1");
+    full.abandon(3); // leave no stage of this JVM's registry holding elements
     assertThrows(IllegalArgumentException.class, () -> StageMeter.of("test", "bad", 0));
   }
 
