@@ -7,15 +7,11 @@ import dev.cai.runtime.constitution.Transcript;
 import dev.cai.runtime.eval.RewardModel;
 import dev.cai.runtime.gguf.GgmlType;
 import dev.cai.runtime.gguf.TinyLlama;
-import dev.cai.runtime.io.ModelFiles;
 import dev.cai.runtime.model.DeviceSetting;
 import dev.cai.runtime.tokenizer.ChatMessage;
-import dev.cai.runtime.train.PreferenceData;
-import dev.cai.runtime.train.TrainingRun;
-import dev.cai.runtime.weights.LoadedModel;
+import dev.cai.runtime.train.TinyPreferenceModel;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.actor.testkit.typed.annotations.JUnit5TestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -37,16 +33,7 @@ class PreferenceScorerTest {
   void shouldScoreLikeThePreferenceModelItself(@TempDir Path dir) throws Exception {
     Path gguf = dir.resolve("tiny.gguf");
     TinyLlama.write(gguf, 2, GgmlType.F32);
-    try (LoadedModel m = ModelFiles.load(gguf)) {
-      List<PreferenceData.Pair> pairs = new ArrayList<>();
-      for (int i = 0; i < 4; i++) {
-        pairs.add(PreferenceData.encode(List.of(ChatMessage.user("q" + i)), "kind", "rude", 0.8, m.chatTemplate(), m.tokenizer(), 64)
-            .orElseThrow());
-      }
-      TrainingRun.run(m, DeviceSetting.CPU, pairs, dir.resolve("pm"), new TrainingRun.Settings(1, 4, 2, 1e-3, 0, 0, 1, 5, 1),
-          PreferenceData.objective(m.weights().config()), s -> { });
-    }
-    Path pmDir = dir.resolve("pm/model");
+    Path pmDir = TinyPreferenceModel.train(gguf, dir);
     double expected;
     try (RewardModel pm = RewardModel.load(pmDir, DeviceSetting.CPU)) {
       RewardModel.writeNormalization(pmDir, new double[] {-1, 0, 3});

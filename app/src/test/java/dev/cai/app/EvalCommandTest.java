@@ -1,7 +1,7 @@
 package dev.cai.app;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static dev.cai.app.CaiCli.cai;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,12 +11,7 @@ import com.google.gson.JsonParser;
 import dev.cai.runtime.eval.Elo;
 import dev.cai.runtime.gguf.GgmlType;
 import dev.cai.runtime.gguf.TinyLlama;
-import dev.cai.runtime.io.ModelFiles;
-import dev.cai.runtime.model.DeviceSetting;
-import dev.cai.runtime.tokenizer.ChatMessage;
-import dev.cai.runtime.train.PreferenceData;
-import dev.cai.runtime.train.TrainingRun;
-import dev.cai.runtime.weights.LoadedModel;
+import dev.cai.runtime.train.TinyPreferenceModel;
 import java.awt.image.BufferedImage;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -49,16 +44,7 @@ class EvalCommandTest {
     }
     judge = dir.resolve("judge.gguf");
     TinyLlama.write(judge, 20, GgmlType.F32);
-    try (LoadedModel m = ModelFiles.load(judge)) {
-      List<PreferenceData.Pair> pairs = new ArrayList<>();
-      for (int i = 0; i < 4; i++) {
-        pairs.add(PreferenceData.encode(List.of(ChatMessage.user("q" + i)), "kind", "rude", 0.8, m.chatTemplate(),
-            m.tokenizer(), 64).orElseThrow());
-      }
-      TrainingRun.run(m, DeviceSetting.CPU, pairs, dir.resolve("pm"), new TrainingRun.Settings(1, 4, 2, 1e-3, 0, 0, 1, 5, 1),
-          PreferenceData.objective(m.weights().config()), s -> { });
-    }
-    pm = dir.resolve("pm/model");
+    pm = TinyPreferenceModel.train(judge, dir);
   }
 
 

@@ -1,7 +1,7 @@
 package dev.cai.app;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static dev.cai.app.CaiCli.cai;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;

@@ -6,16 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.cai.runtime.gguf.GgmlType;
 import dev.cai.runtime.gguf.TinyLlama;
-import dev.cai.runtime.io.ModelFiles;
-import dev.cai.runtime.model.DeviceSetting;
-import dev.cai.runtime.tokenizer.ChatMessage;
-import dev.cai.runtime.train.PreferenceData;
-import dev.cai.runtime.train.TrainingRun;
-import dev.cai.runtime.weights.LoadedModel;
+import dev.cai.runtime.train.TinyPreferenceModel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.BeforeAll;
@@ -33,16 +27,7 @@ class RlCommandTest {
   static void writeModels() throws Exception {
     policy = dir.resolve("policy.gguf");
     TinyLlama.write(policy, 3, GgmlType.F32);
-    try (LoadedModel m = ModelFiles.load(policy)) {
-      List<PreferenceData.Pair> pairs = new ArrayList<>();
-      for (int i = 0; i < 4; i++) {
-        pairs.add(PreferenceData.encode(List.of(ChatMessage.user("q" + i)), "kind", "rude", 0.8, m.chatTemplate(),
-            m.tokenizer(), 64).orElseThrow());
-      }
-      TrainingRun.run(m, DeviceSetting.CPU, pairs, dir.resolve("pm"), new TrainingRun.Settings(1, 4, 2, 1e-3, 0, 0, 1, 5, 1),
-          PreferenceData.objective(m.weights().config()), s -> { });
-    }
-    pm = dir.resolve("pm/model");
+    pm = TinyPreferenceModel.train(policy, dir);
     prompts = Files.write(dir.resolve("prompts.jsonl"),
         IntStream.rangeClosed(1, 6).mapToObj(i -> "{\"prompt\": \"question " + i + "?\"}").toList());
   }

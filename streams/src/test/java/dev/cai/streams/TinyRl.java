@@ -2,15 +2,10 @@ package dev.cai.streams;
 
 import dev.cai.runtime.gguf.GgmlType;
 import dev.cai.runtime.gguf.TinyLlama;
-import dev.cai.runtime.io.ModelFiles;
 import dev.cai.runtime.model.DeviceSetting;
-import dev.cai.runtime.tokenizer.ChatMessage;
-import dev.cai.runtime.train.PreferenceData;
-import dev.cai.runtime.train.TrainingRun;
-import dev.cai.runtime.weights.LoadedModel;
+import dev.cai.runtime.train.TinyPreferenceModel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
 
@@ -27,16 +22,7 @@ final class TinyRl {
 
   /** A tiny preference model trained for one step from {@code base}: {@code dir/pm/model} (trunk + reward head). */
   static Path preferenceModel(Path dir, Path base) throws Exception {
-    try (LoadedModel m = ModelFiles.load(base)) {
-      List<PreferenceData.Pair> pairs = new ArrayList<>();
-      for (int i = 0; i < 4; i++) {
-        pairs.add(PreferenceData.encode(List.of(ChatMessage.user("q" + i)), "kind", "rude", 0.8, m.chatTemplate(),
-            m.tokenizer(), 64).orElseThrow());
-      }
-      TrainingRun.run(m, DeviceSetting.CPU, pairs, dir.resolve("pm"), new TrainingRun.Settings(1, 4, 2, 1e-3, 0, 0, 1, 5, 1),
-          PreferenceData.objective(m.weights().config()), s -> { });
-    }
-    return dir.resolve("pm/model");
+    return TinyPreferenceModel.train(base, dir);
   }
 
   /** {@code n} one-line prompts; the ones at the 1-based lines in {@code tooLong} do not fit a 2048-token context. */
