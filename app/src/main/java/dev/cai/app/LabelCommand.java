@@ -33,6 +33,7 @@ import picocli.CommandLine.Spec;
 final class LabelCommand implements Callable<Integer> {
   @Spec picocli.CommandLine.Model.CommandSpec spec;
   @Mixin ModelOptions model;
+  @Mixin ClusterOptions cluster;
 
   @Option(names = "--prompts", paramLabel = "FILE", description = "JSONL prompts, or builtin:red-team.")
   String prompts;
@@ -88,11 +89,12 @@ final class LabelCommand implements Callable<Integer> {
     LabelJob.Config job = new LabelJob.Config(policy, feedbackModel != null ? ModelSpec.parse(feedbackModel) : policy,
         sources, c, sampling, reasoning, graph, BatchingSettings.fromConfig(conf.getConfig("cai.batching")),
         model.deviceSetting(), lc.getDuration("ask-timeout"), RemoteSettings.fromConfig(conf.getConfig("cai.remote")));
+    Config systemConf = cluster.apply(conf, spec.commandLine(), List.of(job.policyModel(), job.feedbackModel()));
 
     var err = spec.commandLine().getErr();
     var stdout = spec.commandLine().getOut();
     long t0 = System.nanoTime();
-    return CaiSystem.with(conf, system -> {
+    return CaiSystem.with(systemConf, system -> {
       try (RecordStore store = RecordStore.open(out.resolve("store"));
           Monitoring.Phase phase = Monitoring.phase(conf, err, "label", out)) {
         AppMeters.observe(store, "label");

@@ -1,10 +1,15 @@
 package dev.cai.app;
 
+import com.typesafe.config.Config;
+import dev.cai.actors.BatchingSettings;
 import dev.cai.cluster.ClusterConfigs;
 import dev.cai.cluster.ClusterNode;
 import dev.cai.cluster.ClusterRole;
 import dev.cai.cluster.HostPort;
+import dev.cai.cluster.ModelWorkers;
 import dev.cai.cluster.NodeSettings;
+import dev.cai.runtime.io.ModelFiles;
+import dev.cai.runtime.model.DeviceSetting;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -23,7 +28,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "node", mixinStandardHelpOptions = true,
     description = "Start a cluster node with a role (policy, feedback, learner or all) that joins the seed nodes and "
         + "serves Pekko Management (/ready, /alive, /cluster/members) on 127.0.0.1. SIGTERM or Ctrl-C leaves the "
-        + "cluster gracefully. This is the foundation of cluster deployment: the node runs no pipeline work yet.")
+        + "cluster gracefully. A policy node serves generation, a feedback node AI-feedback scoring (and reasoning), all both: "
+        + "drivers reach them with --model cluster:policy / --feedback-model cluster:feedback (see README, Cluster).")
 final class NodeCommand implements Callable<Integer> {
   @Spec CommandLine.Model.CommandSpec spec;
 
@@ -44,12 +50,29 @@ final class NodeCommand implements Callable<Integer> {
       description = "Pekko Management HTTP port (default: cai.cluster.management-port, 8558).")
   Integer managementPort;
 
+  @Option(names = "--model", paramLabel = "PATH",
+      description = "GGUF file or model directory the workers of a policy/feedback/all node serve (default: the embedded "
+          + "SmolLM2-135M-Instruct in models/).")
+  Path model;
+
+  @Option(names = "--device", paramLabel = "auto|cpu|gpu", defaultValue = "auto",
+      description = "Where the workers' models run (default: ${DEFAULT-VALUE}).")
+  String device;
+
   @Override
   public Integer call() throws Exception {
     NodeSettings settings = settings();
+    Config conf = ClusterConfigs.load(settings);
+    Optional<ModelWorkers.Settings> workers = workerSettings(settings.role(), conf);
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    ClusterNode node = ClusterNode.start(ClusterConfigs.load(settings));
+    ClusterNode node = ClusterNode.start(conf);
+    String served = "";
+    if (workers.isPresent()) {
+      ModelWorkers.start(node.system(), settings.role(), workers.get());
+      served = " workers=" + String.join(",", ModelWorkers.workerRoles(settings.role())) + " model="
+          + ModelFiles.modelId(workers.get().model());
+    }
     // Printed inside coordinated shutdown: on SIGTERM the JVM halts when its shutdown hook (which runs coordinated
     // shutdown) ends, possibly before this thread would wake up from awaitTermination.
     CoordinatedShutdown shutdown = CoordinatedShutdown.get(node.system());
@@ -61,10 +84,24 @@ final class NodeCommand implements Callable<Integer> {
       return CompletableFuture.completedFuture(Done.getInstance());
     });
     out.println("node " + node.address() + " role=" + settings.role().id() + " roles=" + String.join(",", node.roles())
-        + " management=" + node.managementUrl() + " seeds=" + settings.seeds());
+        + " management=" + node.managementUrl() + " seeds=" + settings.seeds() + served);
     out.flush();
     node.awaitTermination();
     return 0;
+  }
+
+  /** What the node's workers serve, read from the configuration; none for a learner node. */
+  private Optional<ModelWorkers.Settings> workerSettings(ClusterRole role, Config conf) {
+    if (ModelWorkers.workerRoles(role).isEmpty()) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(new ModelWorkers.Settings(model != null ? model : AppPaths.defaultModel(),
+          DeviceSetting.parse(device), BatchingSettings.fromConfig(conf.getConfig("cai.batching")),
+          conf.getDuration("cai.work.attempt-timeout")));
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
+    }
   }
 
   /** The validated options; a bad value is a usage error that names it. */

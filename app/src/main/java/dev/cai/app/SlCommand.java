@@ -47,6 +47,7 @@ final class SlCommand {
   static final class Generate implements Callable<Integer> {
     @Spec picocli.CommandLine.Model.CommandSpec spec;
     @Mixin ModelOptions model;
+    @Mixin ClusterOptions cluster;
 
     @Option(names = "--prompts", required = true, paramLabel = "FILE",
         description = "JSONL prompts ({\"prompt\": ...}, hh-rlhf transcripts or {\"chosen\", \"rejected\"}; .gz ok), "
@@ -122,10 +123,12 @@ final class SlCommand {
       SlJob.Config job = new SlJob.Config(model.modelSpec(), Optional.ofNullable(criticModel).map(ModelSpec::parse), sources,
           c, sampling, graph, BatchingSettings.fromConfig(conf.getConfig("cai.batching")), model.deviceSetting(),
           sl.getDuration("ask-timeout"), RemoteSettings.fromConfig(conf.getConfig("cai.remote")));
+      Config systemConf = cluster.apply(conf, spec.commandLine(),
+          job.criticModel().map(m -> List.of(job.policyModel(), m)).orElse(List.of(job.policyModel())));
 
       long t0 = System.nanoTime();
       CompletableFuture<Void> wrappedUp = new CompletableFuture<>(); // exports written and totals printed
-      return CaiSystem.with(conf, system -> {
+      return CaiSystem.with(systemConf, system -> {
         try (RecordStore store = RecordStore.open(out.resolve("store"));
             Monitoring.Phase phase = Monitoring.phase(conf, spec.commandLine().getErr(), "sl-generate", out)) {
           AppMeters.observe(store, "sl");

@@ -14,6 +14,8 @@ import dev.cai.protocol.v1.ResponsePair;
 import dev.cai.protocol.v1.Rollout;
 import dev.cai.protocol.v1.SlExample;
 import dev.cai.protocol.v1.SourceOffset;
+import dev.cai.protocol.v1.WorkReply;
+import dev.cai.protocol.v1.WorkRequest;
 import java.io.NotSerializableException;
 import java.util.List;
 import java.util.Map;
@@ -42,7 +44,9 @@ public final class ProtobufSerializer extends SerializerWithStringManifest {
       PolicyWeightsChunk.getDefaultInstance(),
       SourceOffset.getDefaultInstance(),
       LearnerStateHeader.getDefaultInstance(),
-      MetricsSnapshot.getDefaultInstance()));
+      MetricsSnapshot.getDefaultInstance(),
+      WorkRequest.getDefaultInstance(),
+      WorkReply.getDefaultInstance()));
 
   /** Pekko creates serializers reflectively with the system. */
   public ProtobufSerializer(ExtendedActorSystem system) {}

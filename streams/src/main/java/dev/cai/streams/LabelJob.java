@@ -55,10 +55,16 @@ public final class LabelJob {
   public static CompletionStage<LabelGraph.Summary> run(ActorSystem<?> system, RecordStore store, Config c,
       Consumer<LabelGraph.Summary> progress) {
     Map<RemoteModel, OpenAiClient> clients = new HashMap<>();
+    Map<String, ClusterModel> workers = new HashMap<>(); // by cluster role
     ActorRef<ModelActor.Command<GenerateRequest, Completion>> policyActor = null;
     Responder policy;
+    String policyId = c.policyModel().id();
     if (c.policyModel() instanceof ModelSpec.Remote r) {
       policy = new RemoteResponder(clients.computeIfAbsent(r.model(), m -> new OpenAiClient(m, c.remote())), c.sampling());
+    } else if (c.policyModel() instanceof ModelSpec.Cluster cl) {
+      ClusterModel m = workers.computeIfAbsent(cl.role(), role -> ClusterModel.connect(system, role));
+      policy = m.responder(c.sampling());
+      policyId = m.modelId();
     } else {
       policyActor = generationActor(system, "policy", ((ModelSpec.Local) c.policyModel()).path(), c);
       policy = new ActorResponder(policyActor, c.sampling(), c.askTimeout(), system);
@@ -66,7 +72,16 @@ public final class LabelJob {
     OptionScorer scorer;
     Responder reasoner = null;
     ChatTemplate feedbackTemplate; // frames the questions
-    if (c.feedbackModel() instanceof ModelSpec.Remote r) {
+    String feedbackId = c.feedbackModel().id();
+    if (c.feedbackModel() instanceof ModelSpec.Cluster cl) {
+      ClusterModel m = workers.computeIfAbsent(cl.role(), role -> ClusterModel.connect(system, role));
+      scorer = m.optionScorer();
+      if (c.graph().chainOfThought()) {
+        reasoner = m.responder(c.reasoning());
+      }
+      feedbackTemplate = m.chatTemplate();
+      feedbackId = m.modelId();
+    } else if (c.feedbackModel() instanceof ModelSpec.Remote r) {
       OpenAiClient client = clients.computeIfAbsent(r.model(), m -> new OpenAiClient(m, c.remote()));
       scorer = new RemoteOptionScorer(client);
       if (c.graph().chainOfThought()) {
@@ -88,8 +103,7 @@ public final class LabelJob {
           system.scheduler());
       feedbackTemplate = ModelFiles.chatTemplateOf(path);
     }
-    LabelGraph.Models models = new LabelGraph.Models(policy, c.policyModel().id(), scorer, reasoner, feedbackTemplate,
-        c.feedbackModel().id());
+    LabelGraph.Models models = new LabelGraph.Models(policy, policyId, scorer, reasoner, feedbackTemplate, feedbackId);
     return LabelGraph.run(system, c.sources(), store, c.constitution(), models, c.graph(), progress);
   }
 

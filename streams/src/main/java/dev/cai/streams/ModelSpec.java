@@ -10,9 +10,10 @@ import java.util.regex.Pattern;
 /**
  * Where a frozen model role (SL-CAI's answering/critiquing model, the labeler) runs: a local model (a GGUF file or a
  * model directory) loaded into a model actor, or a {@link RemoteModel} on an OpenAI-compatible server, written
- * {@code openai:BASE_URL#MODEL}.
+ * {@code openai:BASE_URL#MODEL}, or the model workers of a cluster role, written {@code cluster:ROLE} (see
+ * {@link ClusterModel}).
  */
-public sealed interface ModelSpec permits ModelSpec.Local, ModelSpec.Remote {
+public sealed interface ModelSpec permits ModelSpec.Local, ModelSpec.Remote, ModelSpec.Cluster {
   /** A spec that looks like a URL with another scheme ({@code vllm://...}, {@code http://...}): a mistake, not a path. */
   Pattern OTHER_SCHEME = Pattern.compile("[A-Za-z][A-Za-z0-9+.-]+:(//.*|http.*)");
 
@@ -50,6 +51,33 @@ public sealed interface ModelSpec permits ModelSpec.Local, ModelSpec.Remote {
     }
   }
 
+  /**
+   * The {@code cai node} workers of a cluster role ({@code policy} or {@code feedback}), wherever they run; the
+   * model id recorded is the one the workers report when the job connects.
+   */
+  record Cluster(String role) implements ModelSpec {
+    /** The prefix of a cluster model spec. */
+    public static final String SCHEME = "cluster:";
+    /** The roles whose nodes run model workers. */
+    public static final java.util.List<String> ROLES = java.util.List.of("policy", "feedback");
+
+    public Cluster {
+      if (!ROLES.contains(role)) {
+        throw new IllegalArgumentException("model spec '" + SCHEME + role + "': the role must be one of " + ROLES);
+      }
+    }
+
+    @Override
+    public String id() {
+      return SCHEME + role;
+    }
+
+    @Override
+    public String describe() {
+      return role + " workers of the cluster";
+    }
+  }
+
   /** The id recorded on examples and comparisons made by this model. */
   String id();
 
@@ -63,6 +91,9 @@ public sealed interface ModelSpec permits ModelSpec.Local, ModelSpec.Remote {
   static ModelSpec parse(String spec) {
     if (spec == null || spec.isBlank()) {
       throw new IllegalArgumentException("model spec is empty");
+    }
+    if (spec.startsWith(Cluster.SCHEME)) {
+      return new Cluster(spec.substring(Cluster.SCHEME.length()));
     }
     if (RemoteModel.isRemote(spec)) {
       return new Remote(RemoteModel.parse(spec));

@@ -64,21 +64,28 @@ public final class SlJob {
 
   /** Spawns the model actors (or makes the remote clients) and wraps them as the graph's models. */
   private static SlGraph.Models models(ActorSystem<?> system, Config c) {
-    Responder policy = responder(system, "policy", c.policyModel(), c);
+    Served policy = responder(system, "policy", c.policyModel(), c);
     ModelSpec criticModel = c.criticModel().orElse(c.policyModel());
-    Responder critic = criticModel.equals(c.policyModel()) ? policy : responder(system, "critic", criticModel, c);
-    return new SlGraph.Models(policy, c.policyModel().id(), critic, criticModel.id());
+    Served critic = criticModel.equals(c.policyModel()) ? policy : responder(system, "critic", criticModel, c);
+    return new SlGraph.Models(policy.responder(), policy.modelId(), critic.responder(), critic.modelId());
   }
 
-  private static Responder responder(ActorSystem<?> system, String role, ModelSpec model, Config c) {
+  /** A model's responder with the id recorded on what it produces. */
+  private record Served(Responder responder, String modelId) {}
+
+  private static Served responder(ActorSystem<?> system, String role, ModelSpec model, Config c) {
     if (model instanceof ModelSpec.Remote r) {
-      return new RemoteResponder(new OpenAiClient(r.model(), c.remote()), c.sampling());
+      return new Served(new RemoteResponder(new OpenAiClient(r.model(), c.remote()), c.sampling()), model.id());
+    }
+    if (model instanceof ModelSpec.Cluster cl) {
+      ClusterModel workers = ClusterModel.connect(system, cl.role());
+      return new Served(workers.responder(c.sampling()), workers.modelId());
     }
     Path path = ((ModelSpec.Local) model).path();
     ActorRef<ModelActor.Command<GenerateRequest, Completion>> actor = system.systemActorOf(
         ModelActor.<GenerateRequest, Completion>create(role, () -> ModelLoading.generation(path, c.device()), c.batching()),
         role + "-" + System.nanoTime(), Props.empty());
-    return new ActorResponder(actor, c.sampling(), c.askTimeout(), system);
+    return new Served(new ActorResponder(actor, c.sampling(), c.askTimeout(), system), model.id());
   }
 
 }
