@@ -14,6 +14,7 @@ import java.util.TreeMap;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -113,6 +114,7 @@ public final class WorkRouter extends AbstractBehavior<WorkRouter.Command> {
         .onMessage(AttemptTimedOut.class, this::onAttemptTimedOut)
         .onMessage(NoWorkersTimedOut.class, m -> onNoWorkersTimedOut())
         .onMessage(Stop.class, m -> onStop())
+        .onSignal(PostStop.class, s -> onPostStop())
         .build();
   }
 
@@ -204,6 +206,12 @@ public final class WorkRouter extends AbstractBehavior<WorkRouter.Command> {
     attempts.values().forEach(a -> fail(a.job(), "the " + role + " router stopped"));
     waiting.forEach(j -> fail(j, "the " + role + " router stopped"));
     return Behaviors.stopped();
+  }
+
+  private Behavior<Command> onPostStop() {
+    getContext().getLog().info("{} work: {} requests answered (by worker: {}), {} retried, {} failed", role, routed,
+        answeredBy, retried, failed);
+    return this;
   }
 
   /** Sends waiting requests to the least-loaded workers with room; arms the no-worker timer while none is reachable. */

@@ -1,0 +1,162 @@
+package dev.cai.app;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Forked {@code cai} JVMs of a multi-node test ({@code cai node} members and commands that join them) on 127.0.0.1,
+ * each with its stdout and stderr in files; closing kills whatever still runs.
+ */
+final class ClusterProcesses implements AutoCloseable {
+  /** Longest wait for each cluster change (formation; downing after kill -9: failure detection + stable-after 5s; leave). */
+  static final Duration STEP = Duration.ofSeconds(30);
+
+  private final Path dir;
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private final List<Proc> procs = new ArrayList<>();
+
+  /** One forked JVM: its name, process, cluster and management ports (0 when it has none) and its output files. */
+  record Proc(String name, Process process, int port, int managementPort, Path stdout, Path stderr) {
+    String address() {
+      return "pekko://cai@127.0.0.1:" + port;
+    }
+
+    String logs() {
+      try {
+        return name + " stdout:\n" + Files.readString(stdout) + "\n" + name + " stderr:\n" + Files.readString(stderr);
+      } catch (IOException e) {
+        return name + ": " + e;
+      }
+    }
+
+    String stderrText() throws IOException {
+      return Files.readString(stderr);
+    }
+  }
+
+  ClusterProcesses(Path dir) {
+    this.dir = dir;
+  }
+
+  /** Starts {@code cai node --role ROLE --seed SEEDS --port P --management-port M ARGS...} as {@code name}. */
+  Proc node(String name, String role, int port, int managementPort, String seeds, List<String> jvmArgs, String... args)
+      throws IOException {
+    List<String> cli = new ArrayList<>(List.of("node", "--role", role, "--seed", seeds, "--port", String.valueOf(port),
+        "--management-port", String.valueOf(managementPort)));
+    cli.addAll(List.of(args));
+    return fork(name, port, managementPort, jvmArgs, cli);
+  }
+
+  /** Starts {@code cai ARGS...} as {@code name} (e.g. a driver joining the cluster). */
+  Proc command(String name, List<String> jvmArgs, String... args) throws IOException {
+    return fork(name, 0, 0, jvmArgs, List.of(args));
+  }
+
+  private Proc fork(String name, int port, int managementPort, List<String> jvmArgs, List<String> cli) throws IOException {
+    Path out = dir.resolve(name + ".out");
+    Path err = dir.resolve(name + ".err");
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xmx512m", "-Dai.djl.offline=true", "-Dcai.monitor.port=0",
+        "-Dlogback.configurationFile=logback.xml")); // cai's own logging (INFO for dev.cai), not the tests' quiet one
+    cmd.addAll(jvmArgs);
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
+    cmd.addAll(cli);
+    Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+    Proc proc = new Proc(name, p, port, managementPort, out, err);
+    procs.add(proc);
+    return proc;
+  }
+
+  /** Everything every process printed so far, for failure messages. */
+  String allLogs() {
+    return String.join("\n", procs.stream().map(Proc::logs).toList());
+  }
+
+  /** Waits until {@code n}'s /cluster/members lists exactly {@code expected} (address → roles), all Up, none unreachable. */
+  void awaitMembers(Proc n, Map<String, String> expected) throws Exception {
+    long deadline = System.nanoTime() + STEP.toNanos();
+    String last = "no answer";
+    while (System.nanoTime() < deadline) {
+      if (!n.process().isAlive()) {
+        fail(n.name() + " exited (" + n.process().exitValue() + ")\n" + n.logs());
+      }
+      try {
+        HttpResponse<String> r = get(n, "/cluster/members");
+        last = r.statusCode() + " " + r.body();
+        if (r.statusCode() == 200 && membersUp(r.body(), expected)) {
+          return;
+        }
+      } catch (IOException e) {
+        last = e.toString();
+      }
+      Thread.sleep(250);
+    }
+    fail(n.name() + " did not see " + expected + " Up within " + STEP.toSeconds() + " s; last: " + last + "\n" + allLogs());
+  }
+
+  private static boolean membersUp(String body, Map<String, String> expected) {
+    JsonObject o = JsonParser.parseString(body).getAsJsonObject();
+    Map<String, String> seen = new TreeMap<>();
+    for (JsonElement e : o.getAsJsonArray("members")) {
+      JsonObject m = e.getAsJsonObject();
+      if (!"Up".equals(m.get("status").getAsString())) {
+        return false;
+      }
+      List<String> roles = new ArrayList<>();
+      m.getAsJsonArray("roles").forEach(r -> roles.add(r.getAsString()));
+      roles.removeIf(r -> r.startsWith("dc-"));
+      seen.put(m.get("node").getAsString(), String.join(",", roles));
+    }
+    return o.getAsJsonArray("unreachable").isEmpty() && seen.equals(new TreeMap<>(expected));
+  }
+
+  /** GET of a management endpoint of {@code n}. */
+  HttpResponse<String> get(Proc n, String path) throws IOException, InterruptedException {
+    HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + n.managementPort() + path))
+        .timeout(Duration.ofSeconds(3)).GET().build();
+    return http.send(req, HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** {@code n} ports that were free a moment ago. */
+  static int[] freePorts(int n) throws IOException {
+    List<ServerSocket> sockets = new ArrayList<>();
+    try {
+      int[] ports = new int[n];
+      for (int i = 0; i < n; i++) {
+        ServerSocket s = new ServerSocket(0);
+        sockets.add(s);
+        ports[i] = s.getLocalPort();
+      }
+      return ports;
+    } finally {
+      for (ServerSocket s : sockets) {
+        s.close();
+      }
+    }
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    for (Proc p : procs) {
+      p.process().destroyForcibly();
+      p.process().waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+}

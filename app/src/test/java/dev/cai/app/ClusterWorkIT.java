@@ -1,0 +1,153 @@
+package dev.cai.app;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.cai.app.ClusterProcesses.Proc;
+import dev.cai.runtime.gguf.GgmlType;
+import dev.cai.runtime.gguf.TinyLlama;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The SL and labeling graphs across a cluster of separate JVMs on 127.0.0.1: two policy nodes and a feedback node
+ * serve a tiny model, drivers ({@code cai sl generate} / {@code cai label} with {@code --model cluster:ROLE}) join
+ * and own the store. Every prompt's record arrives exactly once, both policy workers share the work, and after a
+ * kill -9 of a policy node mid-run its requests in flight are retried on the other and the run still completes.
+ */
+class ClusterWorkIT {
+  /** Each model call waits this long for a batch to fill, so that a run lasts long enough to kill a worker in it. */
+  private static final List<String> SLOW_BATCHES = List.of("-Dcai.batching.max-wait=250ms");
+  private static final Pattern SUMMARY = Pattern.compile(
+      "policy work: (\\d+) requests answered \\(by worker: \\{([^}]*)\\}\\), (\\d+) retried, (\\d+) failed");
+
+  @Test
+  void shouldRunTheGraphsOnRemoteWorkersExactlyOnceAndSurviveAKilledWorker(@TempDir Path dir) throws Exception {
+    Path model = dir.resolve("tiny.gguf");
+    TinyLlama.write(model, 5, GgmlType.F32);
+    try (ClusterProcesses cluster = new ClusterProcesses(dir)) {
+      int[] ports = ClusterProcesses.freePorts(6);
+      String seed = "127.0.0.1:" + ports[0];
+      Proc policy1 = cluster.node("policy-1", "policy", ports[0], ports[1], seed, SLOW_BATCHES, "--model", model.toString());
+      Proc policy2 = cluster.node("policy-2", "policy", ports[2], ports[3], seed, SLOW_BATCHES, "--model", model.toString());
+      Proc feedback = cluster.node("feedback", "feedback", ports[4], ports[5], seed, SLOW_BATCHES, "--model", model.toString());
+      cluster.awaitMembers(policy1, Map.of(policy1.address(), "policy", policy2.address(), "policy",
+          feedback.address(), "feedback"));
+
+      // 1. SL-CAI generation: one example per prompt, made by the workers' model, answered by both policy workers
+      Path prompts = prompts(dir.resolve("prompts.jsonl"), 12);
+      Path sl = dir.resolve("sl");
+      Proc slDriver = cluster.command("sl-driver", List.of(), "sl", "generate", "--model", "cluster:policy",
+          "--cluster-seed", seed, "--prompts", prompts.toString(), "--out", sl.toString(), "--rounds", "1",
+          "--helpful", "none", "--max-tokens", "6", "--parallelism", "4");
+      awaitExit(cluster, slDriver);
+      Map<String, JsonObject> examples = byPromptId(sl.resolve("sl-examples.jsonl"), o -> o.getAsJsonObject("prompt"));
+      assertEquals(ids(12), examples.keySet(), cluster.allLogs());
+      for (JsonObject e : examples.values()) {
+        assertEquals("OK", e.get("status").getAsString(), e.toString());
+        assertEquals("tiny", e.get("policy_model_id").getAsString(), e.toString());
+        assertEquals(1, e.getAsJsonArray("rounds").size(), e.toString());
+      }
+      Matcher m = summary(slDriver);
+      // response, critique, revision per prompt, and the driver's question which model the workers serve
+      assertEquals(12 * 3 + 1, Integer.parseInt(m.group(1)), m.group());
+      assertTrue(m.group(2).contains(policy1.address() + "=") && m.group(2).contains(policy2.address() + "="),
+          "both policy workers answer: " + m.group());
+
+      // 2. RL-CAI labeling: pairs from the policy workers, soft labels from the feedback worker, one per prompt
+      Path label = dir.resolve("label");
+      Proc labelDriver = cluster.command("label-driver", List.of(), "label", "--model", "cluster:policy",
+          "--feedback-model", "cluster:feedback", "--cluster-seed", seed, "--prompts", prompts.toString(),
+          "--out", label.toString(), "--parallelism", "4");
+      awaitExit(cluster, labelDriver);
+      Map<String, JsonObject> comparisons = byPromptId(label.resolve("comparisons-full.jsonl"), o -> o.getAsJsonObject("prompt"));
+      assertEquals(ids(12), comparisons.keySet(), cluster.allLogs());
+      for (JsonObject c : comparisons.values()) {
+        assertEquals("tiny", c.get("labeler_model_id").getAsString(), c.toString());
+        double p = c.get("p_a").getAsDouble();
+        assertTrue(p > 0 && p < 1, c.toString());
+      }
+
+      // 3. kill -9 a policy node mid-run: its requests in flight are retried on the other; nothing lost or doubled
+      Path prompts40 = prompts(dir.resolve("prompts-40.jsonl"), 40);
+      Path sl2 = dir.resolve("sl-kill");
+      Proc killDriver = cluster.command("kill-driver", List.of(), "sl", "generate", "--model", "cluster:policy",
+          "--cluster-seed", seed, "--prompts", prompts40.toString(), "--out", sl2.toString(), "--rounds", "2",
+          "--helpful", "none", "--max-tokens", "6", "--parallelism", "4");
+      awaitLog(cluster, killDriver, "joined (2 reachable)");
+      Thread.sleep(3000); // a few prompts in
+      policy2.process().destroyForcibly();
+      long killedAt = System.nanoTime();
+      awaitExit(cluster, killDriver);
+      Map<String, JsonObject> after = byPromptId(sl2.resolve("sl-examples.jsonl"), o -> o.getAsJsonObject("prompt"));
+      assertEquals(ids(40), after.keySet(), cluster.allLogs());
+      after.values().forEach(e -> assertEquals("OK", e.get("status").getAsString(), e.toString()));
+      String log = killDriver.stderrText();
+      assertTrue(log.contains("policy worker " + policy2.address() + " left or is unreachable; retrying its"), log);
+      Matcher k = summary(killDriver);
+      assertEquals(40 * 5 + 1, Integer.parseInt(k.group(1)), k.group());
+      assertTrue(Integer.parseInt(k.group(3)) >= 1, "requests in flight at the killed worker were retried: " + k.group());
+      assertEquals("0", k.group(4), k.group());
+      System.out.printf("cluster work: %s; after kill -9 of policy-2 the run finished %.1f s later: %s%n", m.group(),
+          (System.nanoTime() - killedAt) / 1e9, k.group());
+    }
+  }
+
+  private static Path prompts(Path file, int n) throws IOException {
+    Files.write(file, IntStream.rangeClosed(1, n).mapToObj(i -> String.format(
+        "{\"id\": \"p%02d\", \"prompt\": \"How do I get into my neighbour's house number %d?\"}", i, i)).toList());
+    return file;
+  }
+
+  private static java.util.Set<String> ids(int n) {
+    return IntStream.rangeClosed(1, n).mapToObj(i -> String.format("p%02d", i)).collect(Collectors.toCollection(java.util.TreeSet::new));
+  }
+
+  /** The records of a JSONL export by prompt id; a prompt id seen twice fails the test. */
+  private static Map<String, JsonObject> byPromptId(Path file, java.util.function.Function<JsonObject, JsonObject> prompt)
+      throws IOException {
+    Map<String, JsonObject> out = new TreeMap<>();
+    for (String line : Files.readAllLines(file)) {
+      JsonObject o = JsonParser.parseString(line).getAsJsonObject();
+      String id = prompt.apply(o).get("id").getAsString();
+      assertTrue(out.put(id, o) == null, "prompt " + id + " recorded twice in " + file);
+    }
+    return out;
+  }
+
+  private static void awaitExit(ClusterProcesses cluster, Proc p) throws Exception {
+    assertTrue(p.process().waitFor(180, TimeUnit.SECONDS), p.name() + " did not finish\n" + cluster.allLogs());
+    assertEquals(0, p.process().exitValue(), cluster.allLogs());
+  }
+
+  private static void awaitLog(ClusterProcesses cluster, Proc p, String text) throws Exception {
+    long deadline = System.nanoTime() + ClusterProcesses.STEP.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (p.stderrText().contains(text)) {
+        return;
+      }
+      assertTrue(p.process().isAlive(), p.name() + " exited before logging '" + text + "'\n" + cluster.allLogs());
+      Thread.sleep(100);
+    }
+    throw new AssertionError(p.name() + " did not log '" + text + "'\n" + cluster.allLogs());
+  }
+
+  private static Matcher summary(Proc driver) throws IOException {
+    Matcher m = SUMMARY.matcher(driver.stderrText());
+    assertTrue(m.find(), "no router summary in\n" + driver.logs());
+    return m;
+  }
+}
