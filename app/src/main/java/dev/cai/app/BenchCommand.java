@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code cai bench}: throughput benchmarks (never timed unit tests); results go to BENCHMARKS.md by hand. */
-@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.", subcommands = {BenchCommand.Runtime.class, BenchSlCommand.class, BenchMetricsCommand.class})
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.", subcommands = {BenchCommand.Runtime.class, BenchSlCommand.class, BenchMetricsCommand.class, BenchClusterCommand.class})
 final class BenchCommand {
 
   /** {@code cai bench runtime}. */

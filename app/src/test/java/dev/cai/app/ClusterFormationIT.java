@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.cai.app.ClusterProcesses.Proc;
+import dev.cai.cluster.HostPort;
 import dev.cai.runtime.gguf.GgmlType;
 import dev.cai.runtime.gguf.TinyLlama;
 import java.nio.file.Files;
@@ -22,7 +23,7 @@ class ClusterFormationIT {
   @Test
   void shouldFormDownACrashedNodeAndLetANodeLeaveGracefully(@TempDir Path dir) throws Exception {
     try (ClusterProcesses cluster = new ClusterProcesses(dir)) {
-      int[] ports = ClusterProcesses.freePorts(6);
+      int[] ports = HostPort.freeLocalPorts(6);
       String seeds = "127.0.0.1:" + ports[0];
       Path model = dir.resolve("tiny.gguf"); // the workers of the policy and feedback nodes serve it
       TinyLlama.write(model, 3, GgmlType.F32);

@@ -6,7 +6,6 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -132,24 +131,6 @@ final class ClusterProcesses implements AutoCloseable {
     HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + n.managementPort() + path))
         .timeout(Duration.ofSeconds(3)).GET().build();
     return http.send(req, HttpResponse.BodyHandlers.ofString());
-  }
-
-  /** {@code n} ports that were free a moment ago. */
-  static int[] freePorts(int n) throws IOException {
-    List<ServerSocket> sockets = new ArrayList<>();
-    try {
-      int[] ports = new int[n];
-      for (int i = 0; i < n; i++) {
-        ServerSocket s = new ServerSocket(0);
-        sockets.add(s);
-        ports[i] = s.getLocalPort();
-      }
-      return ports;
-    } finally {
-      for (ServerSocket s : sockets) {
-        s.close();
-      }
-    }
   }
 
   @Override

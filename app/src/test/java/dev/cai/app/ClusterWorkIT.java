@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.cai.app.ClusterProcesses.Proc;
+import dev.cai.cluster.HostPort;
 import dev.cai.runtime.gguf.GgmlType;
 import dev.cai.runtime.gguf.TinyLlama;
 import java.io.IOException;
@@ -39,7 +40,7 @@ class ClusterWorkIT {
     Path model = dir.resolve("tiny.gguf");
     TinyLlama.write(model, 5, GgmlType.F32);
     try (ClusterProcesses cluster = new ClusterProcesses(dir)) {
-      int[] ports = ClusterProcesses.freePorts(6);
+      int[] ports = HostPort.freeLocalPorts(6);
       String seed = "127.0.0.1:" + ports[0];
       Proc policy1 = cluster.node("policy-1", "policy", ports[0], ports[1], seed, SLOW_BATCHES, "--model", model.toString());
       Proc policy2 = cluster.node("policy-2", "policy", ports[2], ports[3], seed, SLOW_BATCHES, "--model", model.toString());

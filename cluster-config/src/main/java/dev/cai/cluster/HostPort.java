@@ -1,5 +1,11 @@
 package dev.cai.cluster;
 
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.util.ArrayList;
+import java.util.List;
+
 /** A cluster node's address as given on the command line: {@code HOST:PORT}. */
 public record HostPort(String host, int port) {
   public HostPort {
@@ -38,5 +44,23 @@ public record HostPort(String host, int port) {
   @Override
   public String toString() {
     return host + ":" + port;
+  }
+
+  /** {@code n} distinct ports of 127.0.0.1 that were free a moment ago (for nodes started on one machine). */
+  public static int[] freeLocalPorts(int n) throws IOException {
+    List<ServerSocket> sockets = new ArrayList<>();
+    try {
+      int[] ports = new int[n];
+      for (int i = 0; i < n; i++) {
+        ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+        sockets.add(s);
+        ports[i] = s.getLocalPort();
+      }
+      return ports;
+    } finally {
+      for (ServerSocket s : sockets) {
+        s.close();
+      }
+    }
   }
 }

@@ -112,6 +112,11 @@ public final class ClusterModel {
         .thenApply(r -> WorkCodec.optionScores(r.getOptionScores()));
   }
 
+  /** Asks a worker which model it serves (a round trip with no model work). */
+  public CompletionStage<WorkerInfo> info() {
+    return call(WorkRequest.newBuilder().setInfo(WorkerInfoQuery.getDefaultInstance()).build()).thenApply(WorkReply::getInfo);
+  }
+
   /** The router's counts (workers reachable, requests routed, retried, failed, answered per worker). */
   public CompletionStage<WorkRouter.Stats> stats() {
     return AskPattern.ask(router, WorkRouter.GetStats::new, Duration.ofSeconds(10), system.scheduler());
