@@ -10,7 +10,8 @@ import picocli.CommandLine.Option;
 final class ModelOptions {
   @Option(names = "--model", paramLabel = "PATH",
       description = "GGUF file or model directory of the model (default: the embedded SmolLM2-135M-Instruct in models/); "
-          + "sl generate and label also take a remote model " + RemoteModel.SCHEME + "BASE_URL#MODEL (see README).")
+          + "sl generate and label also take a remote model " + RemoteModel.SCHEME + "BASE_URL#MODEL or the workers of a "
+          + "cluster, cluster:policy (see README).")
   String model;
 
   @Option(names = "--device", paramLabel = "auto|cpu|gpu", defaultValue = "auto",

@@ -49,6 +49,26 @@ class NodeCommandTest {
   }
 
   @Test
+  void shouldRefuseAWorkerModelThatDoesNotExist(@TempDir Path dir) {
+    Path missing = dir.resolve("nope.gguf");
+    assertUsageError("model " + missing + " does not exist (a GGUF file or a model directory)",
+        "node", "--role", "policy", "--seed", "127.0.0.1:25520", "--model", missing.toString());
+  }
+
+  @Test
+  void shouldRefuseAClusterModelWithoutAClusterAndASeedWithoutAClusterModel(@TempDir Path dir) {
+    assertUsageError("a cluster:ROLE model runs on the workers of a cluster: give --cluster-seed HOST:PORT",
+        "sl", "generate", "--model", "cluster:policy", "--prompts", "builtin:red-team", "--out", dir.toString());
+    assertUsageError("a cluster:ROLE model runs on the workers of a cluster: give --cluster-seed HOST:PORT",
+        "label", "--model", "cluster:policy", "--feedback-model", "cluster:feedback", "--prompts", "builtin:red-team", "--out", dir.toString());
+    assertUsageError("--cluster-seed joins a cluster to use its workers",
+        "label", "--model", dir.resolve("local.gguf").toString(), "--cluster-seed", "127.0.0.1:25520", "--prompts", "builtin:red-team", "--out", dir.toString());
+    String[] r = run("sl", "generate", "--model", "cluster:learner", "--prompts", "builtin:red-team", "--out", dir.toString());
+    assertEquals("1", r[0], r[1]);
+    assertTrue(r[1].contains("model spec 'cluster:learner': the role must be one of [policy, feedback]"), r[1]);
+  }
+
+  @Test
   void shouldRefuseAPortOutOfRange() {
     assertUsageError("--management-port 70000 is out of range (0..65535, 0 = any free port)",
         "node", "--role", "all", "--seed", "127.0.0.1:25520", "--management-port", "70000");

@@ -20,6 +20,14 @@ class ModelSpecTest {
   }
 
   @Test
+  void shouldReadClusterRolesAndRefuseUnknownOnes() {
+    assertEquals(new ModelSpec.Cluster("policy"), ModelSpec.parse("cluster:policy"));
+    assertEquals(new ModelSpec.Cluster("feedback"), ModelSpec.parse("cluster:feedback"));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ModelSpec.parse("cluster:critic"));
+    assertEquals("model spec 'cluster:critic': the role must be one of [policy, feedback]", e.getMessage());
+  }
+
+  @Test
   void shouldRefuseUrlsOfOtherBackends() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> ModelSpec.parse("vllm://127.0.0.1:8000/v1#smol"));
