@@ -1,6 +1,7 @@
 package dev.cai.app;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import dev.cai.actors.BatchingSettings;
 import dev.cai.actors.Completion;
 import dev.cai.actors.GenerateRequest;
@@ -125,8 +126,10 @@ final class BenchClusterCommand implements Callable<Integer> {
 
   /** Pekko serialization of a typical work request and reply (what crosses the network per model call). */
   private static void serializationCost(PrintWriter out) throws Exception {
-    Config conf = ClusterConfigs.load(new NodeSettings(ClusterRole.LEARNER, List.of(HostPort.parse("127.0.0.1:1")),
-        Optional.empty(), OptionalInt.of(0), OptionalInt.of(0)));
+    // a cluster node's serialization settings, in a system that joins nobody
+    Config conf = ConfigFactory.parseString("pekko.cluster.seed-nodes = []").withFallback(ClusterConfigs.load(
+        new NodeSettings(ClusterRole.LEARNER, List.of(HostPort.parse("127.0.0.1:1")), Optional.empty(), OptionalInt.of(0),
+            OptionalInt.of(0))));
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "cai-serialization", conf);
     try {
       Serialization ser = SerializationExtension.get(system);
