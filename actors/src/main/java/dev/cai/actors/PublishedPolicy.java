@@ -8,6 +8,7 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
 
 /**
  * The policy versions the learner has published, shared by the learner, the policy actors and the rollout graph
@@ -22,6 +23,7 @@ public final class PublishedPolicy {
   public record Versioned(long version, ModelWeights weights) {}
 
   private final long baseVersion;
+  private final List<Consumer<Versioned>> listeners = new ArrayList<>();
   private Versioned latest;
   private long served;
   private final Map<Long, CompletableFuture<Long>> waiting = new TreeMap<>();
@@ -50,6 +52,15 @@ public final class PublishedPolicy {
       throw new IllegalStateException("policy version would go back from " + current + " to " + version);
     }
     latest = new Versioned(version, weights);
+    listeners.forEach(l -> l.accept(latest));
+  }
+
+  /**
+   * Calls {@code listener} with every version published from now on (e.g. to ship it to the policy actors of other
+   * nodes); it runs on the publishing thread and must not block.
+   */
+  public synchronized void onPublish(Consumer<Versioned> listener) {
+    listeners.add(listener);
   }
 
   /** The latest published weights; empty while the policy actors serve their base weights. */

@@ -10,6 +10,8 @@ import dev.cai.cluster.ModelWorkers;
 import dev.cai.cluster.NodeSettings;
 import dev.cai.runtime.io.ModelFiles;
 import dev.cai.runtime.model.DeviceSetting;
+import dev.cai.streams.RlJob;
+import dev.cai.streams.RlSettings;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -59,6 +61,11 @@ final class NodeCommand implements Callable<Integer> {
       description = "Where the workers' models run (default: ${DEFAULT-VALUE}).")
   String device;
 
+  @Option(names = "--rollouts", description = "A policy node also serves PPO rollouts to a cluster RL run (cai rl "
+      + "--policy-workers cluster): a policy actor with this node's cai.rl sampling settings, at version 0 the --model "
+      + "(the run's SL checkpoint), later the versions the learner ships.")
+  boolean rollouts;
+
   @Override
   public Integer call() throws Exception {
     NodeSettings settings = settings();
@@ -92,13 +99,18 @@ final class NodeCommand implements Callable<Integer> {
 
   /** What the node's workers serve, read from the configuration; none for a learner node. */
   private Optional<ModelWorkers.Settings> workerSettings(ClusterRole role, Config conf) {
+    if (rollouts && !ModelWorkers.workerRoles(role).contains("policy")) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--rollouts needs a node with the policy role");
+    }
     if (ModelWorkers.workerRoles(role).isEmpty()) {
       return Optional.empty();
     }
     try {
+      BatchingSettings batching = BatchingSettings.fromConfig(conf.getConfig("cai.batching"));
       return Optional.of(new ModelWorkers.Settings(model != null ? model : AppPaths.defaultModel(),
-          DeviceSetting.parse(device), BatchingSettings.fromConfig(conf.getConfig("cai.batching")),
-          conf.getDuration("cai.work.attempt-timeout")));
+          DeviceSetting.parse(device), batching, conf.getDuration("cai.work.attempt-timeout"),
+          rollouts ? Optional.of(RlJob.policySettings(RlSettings.fromConfig(conf.getConfig("cai.rl")), batching))
+              : Optional.empty()));
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
     }

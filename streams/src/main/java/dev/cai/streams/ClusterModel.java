@@ -112,6 +112,22 @@ public final class ClusterModel {
         .thenApply(r -> WorkCodec.optionScores(r.getOptionScores()));
   }
 
+  /**
+   * PPO rollouts on the workers' policy actors, sampled with {@code sampling} (the run's temperature and
+   * max-new-tokens, which the workers check against theirs): a batch is cut into chunks of at most {@code chunkSize}
+   * conversations, one request each.
+   */
+  public PolicySampler rolloutSampler(GenerationSettings sampling, int chunkSize) {
+    if (!info.getRollouts()) {
+      throw new IllegalArgumentException("the " + role + " workers serve no rollouts: start them with cai node --role "
+          + role + " --rollouts");
+    }
+    return (conversations, seeds, version) -> PolicySampler.inChunks(conversations, seeds, chunkSize,
+        (index, chunk, chunkSeeds) -> call(WorkRequest.newBuilder()
+            .setRollouts(WorkCodec.rollouts(chunk, chunkSeeds, version, sampling)).build())
+            .thenApply(r -> WorkCodec.samples(r.getRollouts(), chunk.size(), version)));
+  }
+
   /** Asks a worker which model it serves (a round trip with no model work). */
   public CompletionStage<WorkerInfo> info() {
     return call(WorkRequest.newBuilder().setInfo(WorkerInfoQuery.getDefaultInstance()).build()).thenApply(WorkReply::getInfo);

@@ -122,6 +122,13 @@ public final class RlJob {
     final List<LearnerActor.Committed> commits = new ArrayList<>();
   }
 
+  /** The settings of a policy actor that samples this run's rollouts (here, or on a policy worker of the cluster). */
+  public static PolicyActor.Settings policySettings(RlSettings rl, BatchingSettings batching) {
+    GenerationSettings sampling = GenerationSettings.sampling(rl.maxNewTokens(), rl.ppo().temperature(), 0);
+    return new PolicyActor.Settings(sampling, batching.maxQueued(), batching.maxQueued(), batching.minBackoff(),
+        batching.maxBackoff());
+  }
+
   /** Checks the inputs before anything is loaded; errors name the path and the problem. */
   public static void validate(Config c) {
     Path sl = c.slCheckpoint();
@@ -208,6 +215,19 @@ public final class RlJob {
    */
   public static CompletionStage<Summary> run(ActorSystem<?> system, RecordStore store, Config c,
       Optional<Function<RecordStore, Source<SourcedPrompt, ?>>> feed, Consumer<Progress> progress) {
+    return run(system, store, c, feed, progress, Optional.empty());
+  }
+
+  /**
+   * Like {@link #run(ActorSystem, RecordStore, Config, Optional, Consumer)}; with {@code remotePolicy} the rollouts
+   * are sampled by the policy workers of the cluster ({@code cai node --role policy --rollouts}, serving the SL
+   * checkpoint as version 0) instead of policy actors of this process: each batch is cut into
+   * {@code cai.rl.policy-actors} chunks spread over the workers, and every version the learner publishes is handed to
+   * {@code remotePolicy}, which ships it to the workers (a worker serves a version once its weights arrived).
+   */
+  public static CompletionStage<Summary> run(ActorSystem<?> system, RecordStore store, Config c,
+      Optional<Function<RecordStore, Source<SourcedPrompt, ?>>> feed, Consumer<Progress> progress,
+      Optional<Consumer<PublishedPolicy.Versioned>> remotePolicy) {
     validate(c);
     checkFixedSettings(store, c);
     RlSettings rl = c.rl();
@@ -215,11 +235,21 @@ public final class RlJob {
     PublishedPolicy published = new PublishedPolicy(0);
     String tag = Long.toString(System.nanoTime());
 
-    GenerationSettings sampling = GenerationSettings.sampling(rl.maxNewTokens(), rl.ppo().temperature(), 0);
-    PolicyActor.Settings policySettings = new PolicyActor.Settings(sampling, c.batching().maxQueued(),
-        c.batching().maxQueued(), c.batching().minBackoff(), c.batching().maxBackoff());
+    PolicyActor.Settings policySettings = policySettings(rl, c.batching());
+    GenerationSettings sampling = policySettings.sampling();
     List<ActorRef<PolicyActor.Command>> policies = new ArrayList<>();
-    for (int i = 0; i < rl.policyActors(); i++) {
+    PolicySampler sampler = null; // the cluster's workers, or (below) this job's policy actors
+    if (remotePolicy.isPresent()) {
+      ClusterModel workers = ClusterModel.connect(system, "policy");
+      String base = ModelFiles.modelId(c.slCheckpoint());
+      if (!workers.modelId().equals(base)) {
+        throw new IllegalArgumentException("the cluster's policy workers serve model " + workers.modelId() + ", but this "
+            + "run's SL checkpoint is " + c.slCheckpoint() + " (" + base + "): start them with --model " + c.slCheckpoint());
+      }
+      sampler = workers.rolloutSampler(sampling, (rl.batchSize() + rl.policyActors() - 1) / rl.policyActors());
+      published.onPublish(remotePolicy.get());
+    }
+    for (int i = 0; remotePolicy.isEmpty() && i < rl.policyActors(); i++) {
       String name = "policy-" + i;
       policies.add(system.systemActorOf(PolicyActor.create(name, () -> ModelLoading.policy(c.slCheckpoint(), c.device()),
           published, policySettings), name + "-" + tag, Props.empty()));
@@ -236,7 +266,10 @@ public final class RlJob {
         policies, published, new LearnerActor.Settings(schedule, c.metricsFile(), rl.askTimeout()), l -> { }),
         "learner-" + tag, Props.empty());
 
-    RolloutGraph.Models models = new RolloutGraph.Models(policies, reference, preference, published, rl.askTimeout());
+    if (sampler == null) {
+      sampler = PolicySampler.of(system, policies, rl.askTimeout());
+    }
+    RolloutGraph.Models models = new RolloutGraph.Models(sampler, reference, preference, published, rl.askTimeout());
     RolloutGraph.Settings graph = new RolloutGraph.Settings(rl.batchSize(), schedule, rl.seed(), rl.ppo().temperature(),
         rl.promptPasses());
     Executor io = system.dispatchers().lookup(DispatcherSelector.blocking());

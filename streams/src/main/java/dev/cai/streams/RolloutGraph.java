@@ -83,22 +83,15 @@ public final class RolloutGraph {
   }
 
   /**
-   * The actors a batch visits.
+   * The models a batch visits.
    *
-   * @param policies policy actors; a batch is split into contiguous chunks, one per actor
+   * @param policy samples the responses (the local policy actors, or the policy workers of a cluster)
    * @param published the learner's published versions: a batch waits until its version is served
    */
-  public record Models(List<ActorRef<PolicyActor.Command>> policies,
+  public record Models(PolicySampler policy,
       ActorRef<ModelActor.Command<List<LogProbsRequest>, List<Outcome<float[]>>>> reference,
       ActorRef<ModelActor.Command<List<ScoreRequest>, List<Outcome<Double>>>> preference, PublishedPolicy published,
-      Duration askTimeout) {
-    public Models {
-      policies = List.copyOf(policies);
-      if (policies.isEmpty()) {
-        throw new IllegalArgumentException("the rollout graph needs at least one policy actor");
-      }
-    }
-  }
+      Duration askTimeout) {}
 
   /**
    * One committed batch: its index, the sequence number of its first rollout, its rollouts in prompt order, and the
@@ -258,7 +251,7 @@ public final class RolloutGraph {
     long[] seeds = members.stream().mapToLong(s -> seed(settings.seed(), s)).toArray();
     return models.published().whenServed(version)
         .thenCompose(served -> meters.sample().time(conversations.size(),
-            () -> generate(system, conversations, seeds, version, models), RolloutGraph::responseTokens))
+            () -> models.policy().sample(conversations, seeds, version), RolloutGraph::responseTokens))
         .thenCompose(samples -> {
           List<Sourced> kept = new ArrayList<>();
           List<Transcript> keptConversations = new ArrayList<>();
@@ -275,39 +268,6 @@ public final class RolloutGraph {
           return score(system, kept, keptConversations, keptSamples, k, version, models, settings, skipped, meters);
         })
         .thenApply(rollouts -> new Produced(rollouts.isEmpty() ? -1 : k, group, rollouts, skipped));
-  }
-
-  /** One chunk of the batch per policy actor, each served by {@code version}; outcomes in prompt order. */
-  private static CompletionStage<List<Outcome<PolicySample>>> generate(ActorSystem<?> system,
-      List<Transcript> conversations, long[] seeds, long version, Models models) {
-    if (conversations.isEmpty()) {
-      return CompletableFuture.completedFuture(List.of());
-    }
-    int actors = Math.min(models.policies().size(), conversations.size());
-    int per = (conversations.size() + actors - 1) / actors;
-    List<CompletableFuture<List<Outcome<PolicySample>>>> parts = new ArrayList<>();
-    for (int a = 0; a * per < conversations.size(); a++) {
-      int from = a * per;
-      int to = Math.min(conversations.size(), from + per);
-      List<Transcript> chunk = conversations.subList(from, to);
-      long[] chunkSeeds = Arrays.copyOfRange(seeds, from, to);
-      ActorRef<PolicyActor.Command> policy = models.policies().get(a);
-      parts.add(AskPattern.<PolicyActor.Command, PolicyActor.RolloutsGenerated>askWithStatus(policy,
-              replyTo -> new PolicyActor.GenerateRollouts(chunk, chunkSeeds, version, replyTo), models.askTimeout(),
-              system.scheduler())
-          .thenApply(r -> {
-            if (r.version() != version || r.samples().size() != chunk.size()) {
-              throw new IllegalStateException("policy answered " + r.samples().size() + " of " + chunk.size()
-                  + " prompts with version " + r.version() + " instead of " + version);
-            }
-            return r.samples();
-          }).toCompletableFuture());
-    }
-    return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(x -> {
-      List<Outcome<PolicySample>> all = new ArrayList<>();
-      parts.forEach(p -> all.addAll(p.join()));
-      return all;
-    });
   }
 
   /** Reference log-probs and PM scores of the kept samples (one ask each), then the rollout records. */

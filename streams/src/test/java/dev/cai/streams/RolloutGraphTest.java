@@ -80,8 +80,8 @@ class RolloutGraphTest {
             BATCHING));
     final ActorRef<ModelActor.Command<List<ScoreRequest>, List<Outcome<Double>>>> preference = testKit.spawn(
         ModelActor.create("preference", () -> new WholeBatches<>(ModelLoading.preference(pm, DeviceSetting.CPU)), BATCHING));
-    final RolloutGraph.Models models = new RolloutGraph.Models(List.of(policy), reference, preference, published,
-        Duration.ofMinutes(1));
+    final RolloutGraph.Models models = new RolloutGraph.Models(PolicySampler.of(testKit.system(), List.of(policy),
+        Duration.ofMinutes(1)), reference, preference, published, Duration.ofMinutes(1));
     final int lag;
     long served;
 

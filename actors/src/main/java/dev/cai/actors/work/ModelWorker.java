@@ -4,11 +4,16 @@ import dev.cai.actors.Completion;
 import dev.cai.actors.GenerateRequest;
 import dev.cai.actors.ModelActor;
 import dev.cai.actors.OptionScores;
+import dev.cai.actors.PolicyActor;
 import dev.cai.actors.ScoreOptionsRequest;
+import dev.cai.protocol.v1.RolloutWork;
 import dev.cai.protocol.v1.WorkReply;
 import dev.cai.protocol.v1.WorkRequest;
 import dev.cai.protocol.v1.WorkerInfo;
+import dev.cai.runtime.constitution.Transcript;
+import dev.cai.runtime.generate.GenerationSettings;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -30,8 +35,20 @@ import org.apache.pekko.actor.typed.receptionist.ServiceKey;
  * reply; a request this worker cannot serve (no such model, a malformed field) too, so the driver never waits it out.
  */
 public final class ModelWorker extends AbstractBehavior<WorkRequest> {
-  private final Optional<ActorRef<ModelActor.Command<GenerateRequest, Completion>>> generator;
-  private final Optional<ActorRef<ModelActor.Command<ScoreOptionsRequest, OptionScores>>> scorer;
+  /**
+   * The model actors of a worker.
+   *
+   * @param generator serves generate work, if this node has one
+   * @param scorer serves score-options work, if this node has one
+   * @param rollouts serves rollout work, if this node has a policy actor
+   */
+  public record Models(Optional<ActorRef<ModelActor.Command<GenerateRequest, Completion>>> generator,
+      Optional<ActorRef<ModelActor.Command<ScoreOptionsRequest, OptionScores>>> scorer, Optional<Rollouts> rollouts) {}
+
+  /** A policy actor and the sampling settings it was made with (rollout work must ask for the same). */
+  public record Rollouts(ActorRef<PolicyActor.Command> policy, GenerationSettings sampling) {}
+
+  private final Models models;
   private final WorkerInfo info;
   private final Duration askTimeout;
   private final ActorRefResolver resolver;
@@ -45,31 +62,24 @@ public final class ModelWorker extends AbstractBehavior<WorkRequest> {
   /**
    * A worker of {@code role}.
    *
-   * @param generator the model actor that serves generate work, if this node has one
-   * @param scorer the model actor that serves score-options work, if this node has one
    * @param modelId the id of the model it serves (recorded on what drivers produce with it)
    * @param chatTemplateJinja the model's chat template, which drivers frame labeling questions with
    * @param askTimeout longest wait for one local model call, queueing included
    */
-  public static Behavior<WorkRequest> create(String role,
-      Optional<ActorRef<ModelActor.Command<GenerateRequest, Completion>>> generator,
-      Optional<ActorRef<ModelActor.Command<ScoreOptionsRequest, OptionScores>>> scorer, String modelId,
-      String chatTemplateJinja, Duration askTimeout) {
+  public static Behavior<WorkRequest> create(String role, Models models, String modelId, String chatTemplateJinja,
+      Duration askTimeout) {
     WorkerInfo info = WorkerInfo.newBuilder().setModelId(modelId).setChatTemplateJinja(chatTemplateJinja)
-        .setGenerates(generator.isPresent()).setScoresOptions(scorer.isPresent()).build();
+        .setGenerates(models.generator().isPresent()).setScoresOptions(models.scorer().isPresent())
+        .setRollouts(models.rollouts().isPresent()).build();
     return Behaviors.setup(ctx -> {
       ctx.getSystem().receptionist().tell(Receptionist.register(serviceKey(role), ctx.getSelf()));
-      return new ModelWorker(ctx, generator, scorer, info, askTimeout);
+      return new ModelWorker(ctx, models, info, askTimeout);
     });
   }
 
-  private ModelWorker(ActorContext<WorkRequest> ctx,
-      Optional<ActorRef<ModelActor.Command<GenerateRequest, Completion>>> generator,
-      Optional<ActorRef<ModelActor.Command<ScoreOptionsRequest, OptionScores>>> scorer, WorkerInfo info,
-      Duration askTimeout) {
+  private ModelWorker(ActorContext<WorkRequest> ctx, Models models, WorkerInfo info, Duration askTimeout) {
     super(ctx);
-    this.generator = generator;
-    this.scorer = scorer;
+    this.models = models;
     this.info = info;
     this.askTimeout = askTimeout;
     this.resolver = ActorRefResolver.get(ctx.getSystem());
@@ -96,6 +106,7 @@ public final class ModelWorker extends AbstractBehavior<WorkRequest> {
       done = switch (w.getWorkCase()) {
         case GENERATE -> generate(w).thenApply(c -> reply.setCompletion(WorkCodec.result(c)).build());
         case SCORE_OPTIONS -> score(w).thenApply(s -> reply.setOptionScores(WorkCodec.result(s)).build());
+        case ROLLOUTS -> rollouts(w).thenApply(r -> reply.setRollouts(WorkCodec.result(r.version(), r.samples())).build());
         case INFO -> CompletableFuture.completedFuture(reply.setInfo(info).build());
         case WORK_NOT_SET -> throw new IllegalArgumentException("work request " + w.getId() + " carries no work");
       };
@@ -108,17 +119,33 @@ public final class ModelWorker extends AbstractBehavior<WorkRequest> {
   }
 
   private CompletionStage<Completion> generate(WorkRequest w) {
-    var actor = generator.orElseThrow(() -> new IllegalArgumentException("this worker has no generation model"));
+    var actor = models.generator().orElseThrow(() -> new IllegalArgumentException("this worker has no generation model"));
     GenerateRequest request = new GenerateRequest(WorkCodec.conversation(w.getGenerate()), WorkCodec.settings(w.getGenerate()));
     return AskPattern.askWithStatus(actor, r -> new ModelActor.Submit<>(request, r), askTimeout,
         getContext().getSystem().scheduler());
   }
 
   private CompletionStage<OptionScores> score(WorkRequest w) {
-    var actor = scorer.orElseThrow(() -> new IllegalArgumentException("this worker has no feedback model"));
+    var actor = models.scorer().orElseThrow(() -> new IllegalArgumentException("this worker has no feedback model"));
     var s = w.getScoreOptions();
     ScoreOptionsRequest request = new ScoreOptionsRequest(s.getContext(), s.getOptionA(), s.getOptionB());
     return AskPattern.askWithStatus(actor, r -> new ModelActor.Submit<>(request, r), askTimeout,
+        getContext().getSystem().scheduler());
+  }
+
+  private CompletionStage<PolicyActor.RolloutsGenerated> rollouts(WorkRequest w) {
+    Rollouts r = models.rollouts().orElseThrow(() -> new IllegalArgumentException("this worker serves no rollouts "
+        + "(start the policy node with --rollouts)"));
+    RolloutWork work = w.getRollouts();
+    if (work.getTemperature() != r.sampling().temperature() || work.getMaxNewTokens() != r.sampling().maxNewTokens()) {
+      throw new IllegalArgumentException("this worker samples rollouts at temperature " + r.sampling().temperature()
+          + " with at most " + r.sampling().maxNewTokens() + " new tokens (its cai.rl settings), the driver asks "
+          + work.getTemperature() + " and " + work.getMaxNewTokens() + ": start the node with the run's cai.rl settings");
+    }
+    List<Transcript> conversations = WorkCodec.conversations(work);
+    long[] seeds = work.getSeedsList().stream().mapToLong(Long::longValue).toArray();
+    return AskPattern.askWithStatus(r.policy(),
+        replyTo -> new PolicyActor.GenerateRollouts(conversations, seeds, work.getRequiredVersion(), replyTo), askTimeout,
         getContext().getSystem().scheduler());
   }
 

@@ -1,15 +1,23 @@
 package dev.cai.actors.work;
 
+import dev.cai.actors.BatchModel;
 import dev.cai.actors.Completion;
 import dev.cai.actors.OptionScores;
+import dev.cai.actors.PolicySample;
 import dev.cai.protocol.v1.ChatTurn;
 import dev.cai.protocol.v1.CompletionResult;
+import dev.cai.protocol.v1.Conversation;
 import dev.cai.protocol.v1.GenerateWork;
 import dev.cai.protocol.v1.OptionScoresResult;
+import dev.cai.protocol.v1.PolicySampleResult;
+import dev.cai.protocol.v1.RolloutResult;
+import dev.cai.protocol.v1.RolloutWork;
+import dev.cai.protocol.v1.SampleOutcome;
 import dev.cai.protocol.v1.Sampling;
 import dev.cai.protocol.v1.ScoreOptionsWork;
 import dev.cai.runtime.constitution.Transcript;
 import dev.cai.runtime.generate.GenerationSettings;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -20,26 +28,90 @@ public final class WorkCodec {
   private WorkCodec() {}
 
   public static GenerateWork generate(Transcript conversation, GenerationSettings s) {
-    GenerateWork.Builder b = GenerateWork.newBuilder().setSampling(sampling(s));
-    for (Transcript.Turn t : conversation.turns()) {
-      b.addConversation(ChatTurn.newBuilder()
-          .setSpeaker(t.speaker() == Transcript.Speaker.HUMAN ? ChatTurn.Speaker.HUMAN : ChatTurn.Speaker.ASSISTANT)
-          .setText(t.text()));
-    }
-    return b.build();
+    return GenerateWork.newBuilder().setSampling(sampling(s)).addAllConversation(turns(conversation)).build();
+  }
+
+  private static List<ChatTurn> turns(Transcript conversation) {
+    return conversation.turns().stream().map(t -> ChatTurn.newBuilder()
+        .setSpeaker(t.speaker() == Transcript.Speaker.HUMAN ? ChatTurn.Speaker.HUMAN : ChatTurn.Speaker.ASSISTANT)
+        .setText(t.text()).build()).toList();
   }
 
   /** The conversation of a received {@link GenerateWork}; an empty one or a turn without a speaker is refused. */
   public static Transcript conversation(GenerateWork w) {
-    if (w.getConversationCount() == 0) {
-      throw new IllegalArgumentException("generate work has an empty conversation");
+    return transcript(w.getConversationList(), "generate work");
+  }
+
+  private static Transcript transcript(List<ChatTurn> turns, String what) {
+    if (turns.isEmpty()) {
+      throw new IllegalArgumentException(what + " has an empty conversation");
     }
-    List<Transcript.Turn> turns = w.getConversationList().stream().map(t -> new Transcript.Turn(switch (t.getSpeaker()) {
+    return new Transcript(turns.stream().map(t -> new Transcript.Turn(switch (t.getSpeaker()) {
       case HUMAN -> Transcript.Speaker.HUMAN;
       case ASSISTANT -> Transcript.Speaker.ASSISTANT;
-      default -> throw new IllegalArgumentException("generate work has a turn with speaker " + t.getSpeaker());
-    }, t.getText())).toList();
-    return new Transcript(turns);
+      default -> throw new IllegalArgumentException(what + " has a turn with speaker " + t.getSpeaker());
+    }, t.getText())).toList());
+  }
+
+  /** Rollout work: one conversation per seed, sampled by {@code requiredVersion} with the policy's settings. */
+  public static RolloutWork rollouts(List<Transcript> conversations, long[] seeds, long requiredVersion,
+      GenerationSettings sampling) {
+    RolloutWork.Builder b = RolloutWork.newBuilder().setRequiredVersion(requiredVersion)
+        .setTemperature(sampling.temperature()).setMaxNewTokens(sampling.maxNewTokens());
+    conversations.forEach(c -> b.addConversations(Conversation.newBuilder().addAllTurns(turns(c))));
+    Arrays.stream(seeds).forEach(b::addSeeds);
+    return b.build();
+  }
+
+  /** The conversations of received rollout work; their count must equal the seeds'. */
+  public static List<Transcript> conversations(RolloutWork w) {
+    if (w.getConversationsCount() != w.getSeedsCount() || w.getConversationsCount() == 0) {
+      throw new IllegalArgumentException("rollout work has " + w.getConversationsCount() + " conversations and "
+          + w.getSeedsCount() + " seeds (need as many, at least one)");
+    }
+    return w.getConversationsList().stream().map(c -> transcript(c.getTurnsList(), "rollout work")).toList();
+  }
+
+  public static RolloutResult result(long version, List<BatchModel.Outcome<PolicySample>> samples) {
+    RolloutResult.Builder b = RolloutResult.newBuilder().setVersion(version);
+    for (BatchModel.Outcome<PolicySample> o : samples) {
+      if (o.isOk()) {
+        PolicySample p = o.value();
+        PolicySampleResult.Builder r = PolicySampleResult.newBuilder().setEndedWithEos(p.endedWithEos()).setText(p.text());
+        Arrays.stream(p.promptIds()).forEach(r::addPromptIds);
+        Arrays.stream(p.responseIds()).forEach(r::addResponseIds);
+        for (float lp : p.logProbs()) {
+          r.addLogProbs(lp);
+        }
+        b.addSamples(SampleOutcome.newBuilder().setSample(r));
+      } else {
+        b.addSamples(SampleOutcome.newBuilder().setError(o.error()));
+      }
+    }
+    return b.build();
+  }
+
+  /**
+   * The samples of a received result, checked against what was asked: one per conversation, by {@code version};
+   * a sample whose log-probs do not match its tokens is refused.
+   */
+  public static List<BatchModel.Outcome<PolicySample>> samples(RolloutResult r, int expected, long version) {
+    if (r.getVersion() != version || r.getSamplesCount() != expected) {
+      throw new IllegalStateException("policy worker answered " + r.getSamplesCount() + " of " + expected
+          + " rollouts with version " + r.getVersion() + " instead of " + version);
+    }
+    return r.getSamplesList().stream().map(o -> {
+      if (!o.hasSample()) {
+        return BatchModel.Outcome.<PolicySample>failed(o.getError());
+      }
+      PolicySampleResult p = o.getSample();
+      float[] logProbs = new float[p.getLogProbsCount()];
+      for (int i = 0; i < logProbs.length; i++) {
+        logProbs[i] = p.getLogProbs(i);
+      }
+      return BatchModel.Outcome.ok(new PolicySample(p.getPromptIdsList().stream().mapToInt(Integer::intValue).toArray(),
+          p.getResponseIdsList().stream().mapToInt(Integer::intValue).toArray(), logProbs, p.getEndedWithEos(), p.getText()));
+    }).toList();
   }
 
   static Sampling sampling(GenerationSettings s) {

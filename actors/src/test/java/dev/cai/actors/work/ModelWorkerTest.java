@@ -38,8 +38,9 @@ class ModelWorkerTest {
   private final TestProbe<WorkReply> replies = testKit.createTestProbe();
 
   private ActorRef<WorkRequest> policyWorker() {
-    return testKit.spawn(ModelWorker.create("policy", Optional.of(generator.ref()),
-        Optional.<ActorRef<ModelActor.Command<ScoreOptionsRequest, OptionScores>>>empty(), "tiny-7", "", Duration.ofSeconds(5)));
+    return testKit.spawn(ModelWorker.create("policy", new ModelWorker.Models(Optional.of(generator.ref()),
+        Optional.<ActorRef<ModelActor.Command<ScoreOptionsRequest, OptionScores>>>empty(), Optional.empty()), "tiny-7", "",
+        Duration.ofSeconds(5)));
   }
 
   private WorkRequest.Builder request(String id) {
