@@ -22,6 +22,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.UnaryOperator;
@@ -62,7 +63,8 @@ class WeightShippingTest {
 
   @AfterEach
   void stopNodes() {
-    nodes.forEach(ActorTestKit::shutdownTestKit);
+    // in parallel: one after the other, each leave waits for the cluster to see it
+    nodes.stream().map(n -> CompletableFuture.runAsync(n::shutdownTestKit)).toList().forEach(CompletableFuture::join);
   }
 
   private static ModelWeights version(long v) {
