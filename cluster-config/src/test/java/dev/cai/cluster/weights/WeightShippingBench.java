@@ -21,7 +21,8 @@ import org.apache.pekko.pattern.StatusReply;
  *
  * <p>Run (after {@code mvn -o -q -pl cluster-config -am test-compile}):
  * {@code java -Xmx4g -cp <test classpath> dev.cai.cluster.weights.WeightShippingBench [versions] [chunk-bytes] [window]
- * [layers]}; defaults 3, 131072, 16, 30 (fewer layers: a smaller model of the same shape).
+ * [layers] [large]}; defaults 3, 131072, 16, 30 (fewer layers: a smaller model of the same shape); {@code large}
+ * sends the chunks over Artery's large-message channel (then a chunk may be up to 2 MiB minus headroom).
  */
 public final class WeightShippingBench {
   private WeightShippingBench() {}
@@ -31,18 +32,26 @@ public final class WeightShippingBench {
     int chunkBytes = args.length > 1 ? Integer.parseInt(args[1]) : 131072;
     int window = args.length > 2 ? Integer.parseInt(args[2]) : 16;
     int layers = args.length > 3 ? Integer.parseInt(args[3]) : 30;
+    boolean large = args.length > 4 && args[4].equals("large");
     // SmolLM2-135M: vocab 49152, hidden 576, intermediate 1536, 9 heads, 3 KV heads, head dim 64, tied embeddings
     LlamaConfig config = new LlamaConfig(49152, 576, 1536, layers, 9, 3, 64, 100000.0, 1e-5, 2048, true, 1, 2, 0);
-    String shipping = "cai.cluster.weights { chunk-bytes = " + chunkBytes + ", window = " + window + " }";
+    String shipping = "cai.cluster.weights { chunk-bytes = " + chunkBytes + ", window = " + window + " }\n"
+        // the replica's remote-facing ref (a message adapter) is a child of the replica actor, which is /user/NAME
+        + (large ? "pekko.remote.artery.large-message-destinations = [\"/user/" + WeightReplica.NAME + "/*\"]\n"
+            : "");
     ActorTestKit learner = ClusterTestNodes.start("learner", shipping);
     ActorTestKit policy = ClusterTestNodes.start("policy", shipping);
     try {
       ClusterTestNodes.join(learner, learner);
       ClusterTestNodes.join(policy, learner);
-      WeightShippingSettings settings = WeightShippingSettings.fromConfig(learner.system().settings().config());
+      // on the large-message channel a chunk may exceed maximum-frame-size (up to maximum-large-frame-size, 2 MiB)
+      WeightShippingSettings settings = large
+          ? new WeightShippingSettings(chunkBytes, window, Duration.ofSeconds(30), 3, Duration.ofMinutes(2))
+          : WeightShippingSettings.fromConfig(learner.system().settings().config());
       ActorRef<WeightPublisher.Command> publisher = learner.spawn(WeightPublisher.create(settings), "weight-publisher");
       PublishedPolicy published = new PublishedPolicy(0);
-      policy.spawn(WeightReplica.create(settings, List.of(), published, Optional.of(config)), WeightReplica.NAME);
+      System.out.println("replica " + policy.spawn(WeightReplica.create(settings, List.of(), published,
+          Optional.of(config)), WeightReplica.NAME).path() + (large ? " (on Artery's large-message channel)" : ""));
       Thread.sleep(2000); // the replica finds the publisher through the Receptionist
       System.out.printf("config %s%nchunk-bytes %d, window %d%n", config, chunkBytes, window);
       for (int v = 1; v <= versions; v++) {
