@@ -22,6 +22,8 @@ public record WeightShippingSettings(int chunkBytes, int window, Duration fetchT
   /** Room left in an Artery frame beside a chunk's data: tensor name, shape, hash, envelope, recipient path. */
   public static final int FRAME_HEADROOM = 8 * 1024;
   private static final String FRAME_SIZE = "pekko.remote.artery.advanced.maximum-frame-size";
+  private static final String LARGE_FRAME_SIZE = "pekko.remote.artery.advanced.maximum-large-frame-size";
+  private static final String LARGE_DESTINATIONS = "pekko.remote.artery.large-message-destinations";
 
   public WeightShippingSettings {
     if (chunkBytes <= 0 || chunkBytes % WeightManifests.FLOAT_BYTES != 0) {
@@ -43,12 +45,18 @@ public record WeightShippingSettings(int chunkBytes, int window, Duration fetchT
     Config c = config.withFallback(defaults()).getConfig(PATH);
     WeightShippingSettings s = new WeightShippingSettings(Math.toIntExact(c.getBytes("chunk-bytes")), c.getInt("window"),
         c.getDuration("fetch-timeout"), c.getInt("max-attempts"), c.getDuration("apply-timeout"));
-    if (config.hasPath(FRAME_SIZE) && s.chunkBytes() + FRAME_HEADROOM > config.getBytes(FRAME_SIZE)) {
+    String frame = largeMessageChannel(config) ? LARGE_FRAME_SIZE : FRAME_SIZE;
+    if (config.hasPath(frame) && s.chunkBytes() + FRAME_HEADROOM > config.getBytes(frame)) {
       throw new IllegalArgumentException(PATH + ".chunk-bytes " + s.chunkBytes() + " does not fit an Artery frame: "
-          + FRAME_SIZE + " is " + config.getBytes(FRAME_SIZE) + " and a chunk needs " + FRAME_HEADROOM
-          + " bytes beside its data");
+          + frame + " is " + config.getBytes(frame) + " and a chunk needs " + FRAME_HEADROOM + " bytes beside its data");
     }
     return s;
+  }
+
+  /** Whether chunks travel on Artery's large-message channel: the replica's path is a large-message destination. */
+  static boolean largeMessageChannel(Config config) {
+    return config.hasPath(LARGE_DESTINATIONS)
+        && config.getStringList(LARGE_DESTINATIONS).contains(WeightReplica.LARGE_MESSAGE_DESTINATION);
   }
 
   /** The documented defaults. */

@@ -37,17 +37,14 @@ public final class WeightShippingBench {
     LlamaConfig config = new LlamaConfig(49152, 576, 1536, layers, 9, 3, 64, 100000.0, 1e-5, 2048, true, 1, 2, 0);
     String shipping = "cai.cluster.weights { chunk-bytes = " + chunkBytes + ", window = " + window + " }\n"
         // the replica's remote-facing ref (a message adapter) is a child of the replica actor, which is /user/NAME
-        + (large ? "pekko.remote.artery.large-message-destinations = [\"/user/" + WeightReplica.NAME + "/*\"]\n"
-            : "");
+        + (large ? "pekko.remote.artery.large-message-destinations = [\"" + WeightReplica.LARGE_MESSAGE_DESTINATION
+            + "\"]\n" : "");
     ActorTestKit learner = ClusterTestNodes.start("learner", shipping);
     ActorTestKit policy = ClusterTestNodes.start("policy", shipping);
     try {
       ClusterTestNodes.join(learner, learner);
       ClusterTestNodes.join(policy, learner);
-      // on the large-message channel a chunk may exceed maximum-frame-size (up to maximum-large-frame-size, 2 MiB)
-      WeightShippingSettings settings = large
-          ? new WeightShippingSettings(chunkBytes, window, Duration.ofSeconds(30), 3, Duration.ofMinutes(2))
-          : WeightShippingSettings.fromConfig(learner.system().settings().config());
+      WeightShippingSettings settings = WeightShippingSettings.fromConfig(learner.system().settings().config());
       ActorRef<WeightPublisher.Command> publisher = learner.spawn(WeightPublisher.create(settings), "weight-publisher");
       PublishedPolicy published = new PublishedPolicy(0);
       System.out.println("replica " + policy.spawn(WeightReplica.create(settings, List.of(), published,

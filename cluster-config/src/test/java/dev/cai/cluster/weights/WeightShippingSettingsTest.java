@@ -27,6 +27,18 @@ class WeightShippingSettingsTest {
   }
 
   @Test
+  void shouldAllowChunksUpToTheLargeFrameSizeWhenTheReplicaIsALargeMessageDestination() {
+    String large = "pekko.remote.artery.large-message-destinations = [\"/user/weight-replica/*\"]\n";
+    assertEquals(1048576, WeightShippingSettings.fromConfig(ConfigFactory.parseString(
+        large + "cai.cluster.weights.chunk-bytes = 1 MiB").withFallback(ConfigFactory.load())).chunkBytes());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> WeightShippingSettings.fromConfig(
+        ConfigFactory.parseString(large + "cai.cluster.weights.chunk-bytes = 2 MiB").withFallback(ConfigFactory.load())));
+    assertEquals("cai.cluster.weights.chunk-bytes 2097152 does not fit an Artery frame:"
+        + " pekko.remote.artery.advanced.maximum-large-frame-size is 2097152 and a chunk needs 8192 bytes beside its"
+        + " data", e.getMessage());
+  }
+
+  @Test
   void shouldRefuseValuesOutOfRangeNamingTheKey() {
     assertEquals("cai.cluster.weights.chunk-bytes must be a positive multiple of 4, got 1001", assertThrows(
         IllegalArgumentException.class, () -> new WeightShippingSettings(1001, 16, Duration.ofSeconds(1), 3,

@@ -15,6 +15,8 @@ import dev.cai.runtime.generate.GenerationSettings;
 import dev.cai.runtime.gguf.GgmlType;
 import dev.cai.runtime.gguf.TinyLlama;
 import dev.cai.runtime.model.DeviceSetting;
+import dev.cai.runtime.model.LlamaConfig;
+import dev.cai.runtime.model.RandomWeights;
 import dev.cai.runtime.weights.ModelWeights;
 import dev.cai.runtime.weights.TensorNames;
 import java.nio.file.Path;
@@ -72,7 +74,11 @@ class WeightShippingTest {
   }
 
   private ActorTestKit node(String role) {
-    ActorTestKit kit = ClusterTestNodes.start(role, SHIPPING);
+    return node(role, SHIPPING);
+  }
+
+  private ActorTestKit node(String role, String overrides) {
+    ActorTestKit kit = ClusterTestNodes.start(role, overrides);
     ClusterTestNodes.join(kit, nodes.isEmpty() ? kit : nodes.get(0));
     nodes.add(kit);
     return kit;
@@ -206,5 +212,27 @@ class WeightShippingTest {
     assertTrue(failure.contains(": tensor '" + TensorNames.EMBED_TOKENS + "': sha256 mismatch: the manifest says "),
         failure);
     assertTrue(failure.endsWith("; fetching it again (attempt 2 of 3)"), failure);
+  }
+
+  @Test
+  void shouldShipChunksLargerThanAnArteryFrameOnTheLargeMessageChannel() throws Exception {
+    String large = "pekko.remote.artery.large-message-destinations = [\"" + WeightReplica.LARGE_MESSAGE_DESTINATION
+        + "\"]\ncai.cluster.weights { chunk-bytes = 512 KiB, window = 2 }";
+    ActorTestKit learner = node("learner", large);
+    ActorTestKit policyNode = node("policy", large);
+    ActorRef<WeightPublisher.Command> publisher = publisher(learner, UnaryOperator.identity());
+    TestProbe<PolicyActor.Command> policy = policyNode.createTestProbe();
+    PublishedPolicy published = new PublishedPolicy(0);
+    LlamaConfig config = new LlamaConfig(8192, 64, 128, 1, 4, 2, 16, 10_000.0, 1e-5, 128, true, 0, 1, 2);
+    policyNode.spawn(WeightReplica.create(settings(policyNode), List.of(policy.getRef()), published, Optional.of(config)),
+        WeightReplica.NAME);
+    ModelWeights weights = RandomWeights.create(config, 1, 0.02); // a 2 MiB embedding: 4 chunks of 512 KiB
+    TestProbe<StatusReply<WeightPublisher.Published>> ack = learner.createTestProbe();
+    publisher.tell(new WeightPublisher.Publish(1, weights, ack.getRef()));
+    assertTrue(ack.receiveMessage(Duration.ofSeconds(10)).isSuccess());
+    // on the ordinary channel Artery would drop every chunk over maximum-frame-size (256 KiB)
+    PolicyActor.UpdateWeights u = expectUpdate(policy);
+    WeightAssemblerTest.assertBitEqual(weights, u.weights());
+    awaitServed(published, 1);
   }
 }
