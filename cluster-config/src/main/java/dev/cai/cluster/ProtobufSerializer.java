@@ -6,8 +6,12 @@ import com.google.protobuf.Parser;
 import dev.cai.protocol.v1.Comparison;
 import dev.cai.protocol.v1.ConstitutionRef;
 import dev.cai.protocol.v1.CritiqueRound;
+import dev.cai.protocol.v1.FetchPolicyVersion;
 import dev.cai.protocol.v1.LearnerStateHeader;
 import dev.cai.protocol.v1.MetricsSnapshot;
+import dev.cai.protocol.v1.ModelConfig;
+import dev.cai.protocol.v1.PolicyVersionAnnounced;
+import dev.cai.protocol.v1.PolicyVersionManifest;
 import dev.cai.protocol.v1.PolicyWeightsChunk;
 import dev.cai.protocol.v1.Prompt;
 import dev.cai.protocol.v1.ResponsePair;
@@ -16,6 +20,12 @@ import dev.cai.protocol.v1.SlExample;
 import dev.cai.protocol.v1.SourceOffset;
 import dev.cai.protocol.v1.WorkReply;
 import dev.cai.protocol.v1.WorkRequest;
+import dev.cai.protocol.v1.TensorManifest;
+import dev.cai.protocol.v1.WeightsChunkAck;
+import dev.cai.protocol.v1.WeightsChunkDelivery;
+import dev.cai.protocol.v1.WeightsFetchRefused;
+import dev.cai.protocol.v1.WeightsServed;
+import dev.cai.protocol.v1.WeightsSubscribe;
 import java.io.NotSerializableException;
 import java.util.List;
 import java.util.Map;
@@ -45,8 +55,20 @@ public final class ProtobufSerializer extends SerializerWithStringManifest {
       SourceOffset.getDefaultInstance(),
       LearnerStateHeader.getDefaultInstance(),
       MetricsSnapshot.getDefaultInstance(),
+      // model work routed to workers (work.proto)
       WorkRequest.getDefaultInstance(),
-      WorkReply.getDefaultInstance()));
+      WorkReply.getDefaultInstance(),
+      // weight shipping (weights.proto)
+      ModelConfig.getDefaultInstance(),
+      TensorManifest.getDefaultInstance(),
+      PolicyVersionManifest.getDefaultInstance(),
+      PolicyVersionAnnounced.getDefaultInstance(),
+      WeightsSubscribe.getDefaultInstance(),
+      FetchPolicyVersion.getDefaultInstance(),
+      WeightsFetchRefused.getDefaultInstance(),
+      WeightsChunkDelivery.getDefaultInstance(),
+      WeightsChunkAck.getDefaultInstance(),
+      WeightsServed.getDefaultInstance()));
 
   /** Pekko creates serializers reflectively with the system. */
   public ProtobufSerializer(ExtendedActorSystem system) {}

@@ -10,6 +10,7 @@ import dev.cai.protocol.v1.Comparison;
 import dev.cai.protocol.v1.Prompt;
 import dev.cai.protocol.v1.RecordsProto;
 import dev.cai.protocol.v1.Rollout;
+import dev.cai.protocol.v1.WeightsProto;
 import java.io.NotSerializableException;
 import java.io.Serializable;
 import java.util.List;
@@ -17,6 +18,7 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.serialization.Serialization;
@@ -73,8 +75,9 @@ class ProtobufSerializerTest {
 
   @Test
   void shouldKnowEveryMessageOfTheCaiV1Schema() {
-    Set<String> schema = RecordsProto.getDescriptor().getMessageTypes().stream()
-        .map(Descriptor::getFullName).collect(Collectors.toCollection(java.util.TreeSet::new));
+    Set<String> schema = Stream.of(RecordsProto.getDescriptor(), WeightsProto.getDescriptor())
+        .flatMap(f -> f.getMessageTypes().stream()).map(Descriptor::getFullName)
+        .collect(Collectors.toCollection(java.util.TreeSet::new));
     // of the work schema, the two envelopes travel; the rest are their fields
     schema.addAll(Set.of("cai.v1.WorkRequest", "cai.v1.WorkReply"));
     assertEquals(schema, new java.util.TreeSet<>(ProtobufSerializer.knownMessages()));
