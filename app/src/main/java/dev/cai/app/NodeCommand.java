@@ -8,6 +8,7 @@ import dev.cai.cluster.ClusterRole;
 import dev.cai.cluster.HostPort;
 import dev.cai.cluster.ModelWorkers;
 import dev.cai.cluster.NodeSettings;
+import dev.cai.cluster.weights.WeightReplica;
 import dev.cai.runtime.io.ModelFiles;
 import dev.cai.runtime.model.DeviceSetting;
 import dev.cai.streams.RlJob;
@@ -17,14 +18,14 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 /** {@code cai node}: one member of a cai Pekko cluster with a role, running until SIGTERM or Ctrl-C. */
 @Command(name = "node", mixinStandardHelpOptions = true,
@@ -76,7 +77,9 @@ final class NodeCommand implements Callable<Integer> {
     ClusterNode node = ClusterNode.start(conf);
     String served = "";
     if (workers.isPresent()) {
-      ModelWorkers.start(node.system(), settings.role(), workers.get());
+      ModelWorkers.Started started = ModelWorkers.start(node.system(), settings.role(), workers.get());
+      // a policy that serves rollouts follows the learner's versions
+      started.policy().ifPresent(p -> WeightReplica.start(node.system(), p, started.published()));
       served = " workers=" + String.join(",", ModelWorkers.workerRoles(settings.role())) + " model="
           + ModelFiles.modelId(workers.get().model());
     }

@@ -4,13 +4,16 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigValueFactory;
 import dev.cai.actors.BatchingSettings;
 import dev.cai.actors.LearnerActor;
+import dev.cai.actors.PublishedPolicy;
 import dev.cai.actors.RlMetrics;
+import dev.cai.cluster.weights.WeightPublisher;
 import dev.cai.persistence.RecordStore;
 import dev.cai.runtime.io.HuggingFaceDirectory;
 import dev.cai.runtime.model.DeviceSetting;
 import dev.cai.runtime.ppo.UpdateStats;
 import dev.cai.streams.BuiltinPrompts;
 import dev.cai.streams.LivePrompts;
+import dev.cai.streams.ModelSpec;
 import dev.cai.streams.PromptSource;
 import dev.cai.streams.RlJob;
 import dev.cai.streams.RlSettings;
@@ -25,10 +28,12 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -94,8 +99,19 @@ final class RlCommand {
     @Option(names = "--seed", description = "Seed (default: cai.rl.seed).")
     Long seed;
 
+    @Option(names = "--policy-workers", paramLabel = "local|cluster", defaultValue = "local",
+        description = "Who samples the rollouts: this process's policy actors, or the policy workers of the cluster "
+            + "joined with --cluster-seed (cai node --role policy --rollouts --model SL_CHECKPOINT), which receive every "
+            + "published policy version by weight shipping (default: ${DEFAULT-VALUE}).")
+    String policyWorkers;
+
+    @Mixin ClusterOptions cluster;
+
     @Override
     public Integer call() throws Exception {
+      if (!policyWorkers.equals("local") && !policyWorkers.equals("cluster")) {
+        throw new ParameterException(spec.commandLine(), "--policy-workers must be local or cluster, got " + policyWorkers);
+      }
       if (slCheckpoint == null || pm == null || prompts.isEmpty() || out == null) {
         throw new ParameterException(spec.commandLine(), "cai rl train needs --sl-checkpoint, --pm, --prompts and --out");
       }
@@ -116,7 +132,12 @@ final class RlCommand {
       PrintWriter err = spec.commandLine().getErr();
       PrintWriter stdout = spec.commandLine().getOut();
       long t0 = System.nanoTime();
-      return CaiSystem.with(conf, system -> {
+      Config systemConf = cluster.apply(conf, spec.commandLine(),
+          policyWorkers.equals("cluster") ? List.of(new ModelSpec.Cluster("policy")) : List.of());
+      return CaiSystem.with(systemConf, system -> {
+        // with cluster workers, each published version is shipped to them
+        Optional<Consumer<PublishedPolicy.Versioned>> remote = policyWorkers.equals("cluster")
+            ? Optional.of(WeightPublisher.start(system)) : Optional.empty();
         try (RecordStore store = RecordStore.open(out.resolve("store"));
             Monitoring.Phase phase = Monitoring.phase(conf, err, "rl", out)) {
           AppMeters.observe(store, "rl");
@@ -125,8 +146,9 @@ final class RlCommand {
               updates == null ? "until the prompts run out" : "to " + updates + " updates");
           err.printf("metrics: %s%n", out.resolve(RlJob.METRICS_FILE));
           err.flush();
-          RlJob.Summary s = follow ? runLive(system, store, job, conf.getConfig("cai.live"), err)
-              : RlJob.run(system, store, job, p -> progress(p, updates, err, clock)).toCompletableFuture().get();
+          RlJob.Summary s = follow ? runLive(system, store, job, conf.getConfig("cai.live"), err, remote)
+              : RlJob.run(system, store, job, Optional.empty(), p -> progress(p, updates, err, clock), remote)
+                  .toCompletableFuture().get();
           double secs = (System.nanoTime() - t0) / 1e9;
           stdout.printf("policy    version %d (started at %d): %d updates this run, %d replayed from the store%n", s.version(),
               s.startVersion(), s.version() - s.startVersion(), s.replayedBatches());
@@ -149,7 +171,7 @@ final class RlCommand {
      * allows and the policy is exported before the actor system goes down.
      */
     private RlJob.Summary runLive(ActorSystem<?> system, RecordStore store, RlJob.Config job, Config live,
-        PrintWriter err) throws Exception {
+        PrintWriter err, Optional<Consumer<PublishedPolicy.Versioned>> remote) throws Exception {
       LivePrompts.Settings settings = LivePrompts.Settings.fromConfig(live, true);
       try (LiveInputs inputs = LiveInputs.open(system, out, live, http, err)) {
         err.printf("following %s (checked every %d ms); Ctrl-C stops%n", String.join(", ", job.sources().stream()
@@ -160,7 +182,7 @@ final class RlCommand {
             .mapMaterializedValue(c -> {
               control.complete(c);
               return c;
-            })), p -> progress(p, updates, err, clock));
+            })), p -> progress(p, updates, err, clock), remote);
         CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "stop-rl-prompt-feed", () -> {
           control.thenAccept(LivePrompts.Control::stop);
           return run.handle((summary, e) -> Done.getInstance());

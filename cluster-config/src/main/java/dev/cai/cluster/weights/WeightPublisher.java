@@ -1,6 +1,7 @@
 package dev.cai.cluster.weights;
 
 import com.google.protobuf.Message;
+import dev.cai.actors.PublishedPolicy;
 import dev.cai.protocol.v1.FetchPolicyVersion;
 import dev.cai.protocol.v1.PolicyVersionAnnounced;
 import dev.cai.protocol.v1.PolicyWeightsChunk;
@@ -17,12 +18,15 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
+import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
+import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -106,6 +110,16 @@ public final class WeightPublisher extends AbstractBehavior<WeightPublisher.Comm
   private final Map<String, Fetch> fetches = new HashMap<>();
   private final Map<String, Long> served = new TreeMap<>();
   private ChunkedVersion latest;
+
+  /**
+   * Starts a publisher in {@code system} with the system's {@code cai.cluster.weights} settings and returns the hook
+   * that ships each version a learner publishes ({@code PublishedPolicy.onPublish}, {@code RlJob}'s remote policy).
+   */
+  public static Consumer<PublishedPolicy.Versioned> start(ActorSystem<?> system) {
+    ActorRef<Command> publisher = system.systemActorOf(create(WeightShippingSettings.fromConfig(
+        system.settings().config())), "weight-publisher", Props.empty());
+    return v -> publisher.tell(new Publish(v.version(), v.weights(), system.ignoreRef()));
+  }
 
   /** A publisher with {@code settings}, registered with the Receptionist. */
   public static Behavior<Command> create(WeightShippingSettings settings) {

@@ -21,7 +21,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
+import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
@@ -102,6 +104,17 @@ public final class WeightReplica extends AbstractBehavior<WeightReplica.Command>
   private long nextFetchId = 1;
   private int failures;
   private String lastFailure;
+
+  /**
+   * Starts the replica of a policy node in {@code system} ({@code /system/}{@value #NAME}, the system's
+   * {@code cai.cluster.weights} settings): it keeps {@code policy} and {@code published} at the learner's latest
+   * version.
+   */
+  public static ActorRef<Command> start(ActorSystem<?> system, ActorRef<PolicyActor.Command> policy,
+      PublishedPolicy published) {
+    return system.systemActorOf(create(WeightShippingSettings.fromConfig(system.settings().config()), List.of(policy),
+        published, Optional.empty()), NAME, Props.empty());
+  }
 
   /**
    * A replica that applies the versions it fetches to {@code policies} and {@code published} (it starts at
