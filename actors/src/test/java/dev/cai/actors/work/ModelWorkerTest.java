@@ -1,12 +1,16 @@
 package dev.cai.actors.work;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.cai.actors.BatchModel;
 import dev.cai.actors.Completion;
 import dev.cai.actors.GenerateRequest;
 import dev.cai.actors.ModelActor;
 import dev.cai.actors.OptionScores;
+import dev.cai.actors.PolicyActor;
+import dev.cai.actors.PolicySample;
 import dev.cai.actors.ScoreOptionsRequest;
 import dev.cai.protocol.v1.ChatTurn;
 import dev.cai.protocol.v1.GenerateWork;
@@ -87,6 +91,36 @@ class ModelWorkerTest {
     submit.replyTo().tell(StatusReply.error("prompt has 9000 tokens, the context holds 8192"));
     assertTrue(replies.receiveMessage().getError().endsWith("prompt has 9000 tokens, the context holds 8192"));
     generator.expectNoMessage(Duration.ofMillis(100)); // only w-6 reached the model
+  }
+
+  @Test
+  void shouldServeRolloutWorkWithItsPolicyActorAndRefuseOtherSamplingSettings() {
+    TestProbe<PolicyActor.Command> policy = testKit.createTestProbe();
+    GenerationSettings sampling = GenerationSettings.sampling(16, 0.7, 0);
+    ActorRef<WorkRequest> worker = testKit.spawn(ModelWorker.create("policy", new ModelWorker.Models(Optional.empty(),
+        Optional.empty(), Optional.of(new ModelWorker.Rollouts(policy.ref(), sampling))), "tiny-7", "", Duration.ofSeconds(5)));
+    List<Transcript> conversations = List.of(Transcript.ofHuman("first?"), Transcript.ofHuman("second?"));
+    worker.tell(request("r-1").setRollouts(WorkCodec.rollouts(conversations, new long[] {11, 12}, 4, sampling)).build());
+    PolicyActor.GenerateRollouts g = policy.expectMessageClass(PolicyActor.GenerateRollouts.class);
+    assertEquals(conversations, g.conversations());
+    assertEquals(List.of(11L, 12L), java.util.Arrays.stream(g.seeds()).boxed().toList());
+    assertEquals(4, g.requiredVersion());
+    PolicySample sample = new PolicySample(new int[] {5, 6, 7}, new int[] {8, 1}, new float[] {-0.5f, -1.25f}, true, "ok");
+    g.replyTo().tell(StatusReply.success(new PolicyActor.RolloutsGenerated(4, "tiny-7",
+        List.of(BatchModel.Outcome.ok(sample), BatchModel.Outcome.failed("prompt has 900 tokens, the context holds 512")))));
+    List<BatchModel.Outcome<PolicySample>> back = WorkCodec.samples(replies.receiveMessage().getRollouts(), 2, 4);
+    PolicySample s = back.get(0).value();
+    assertArrayEquals(sample.promptIds(), s.promptIds());
+    assertArrayEquals(sample.responseIds(), s.responseIds());
+    assertArrayEquals(sample.logProbs(), s.logProbs());
+    assertEquals("ok", s.text());
+    assertEquals("prompt has 900 tokens, the context holds 512", back.get(1).error());
+    // a driver that samples otherwise (another cai.rl) is refused: its PPO log-probs would not match
+    worker.tell(request("r-2").setRollouts(WorkCodec.rollouts(conversations, new long[] {1, 2}, 4,
+        GenerationSettings.sampling(16, 1.0, 0))).build());
+    assertTrue(replies.receiveMessage().getError().contains("this worker samples rollouts at temperature 0.7 with at most 16 "
+        + "new tokens (its cai.rl settings), the driver asks 1.0 and 16"));
+    policy.expectNoMessage(Duration.ofMillis(100));
   }
 
   @Test
