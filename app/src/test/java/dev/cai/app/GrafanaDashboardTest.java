@@ -34,17 +34,17 @@ class GrafanaDashboardTest {
 
   private static final Set<String> COUNTERS = Set.of("cai_stage_elements_total", "cai_stage_tokens_total",
       "cai_learner_updates_total", "cai_train_steps_total", "cai_store_commit_bytes_total",
-      "cai_store_commit_records_total");
+      "cai_store_commit_records_total", "cai_work_requests_total");
   private static final Set<String> GAUGES = Set.of("cai_stage_in_flight", "cai_stage_capacity", "cai_stage_buffer_fill",
       "cai_model_queue_length", "cai_learner_policy_version", "cai_learner_score", "cai_learner_kl",
       "cai_learner_kl_coef", "cai_learner_approx_kl", "cai_learner_clip_fraction", "cai_learner_entropy",
       "cai_learner_policy_loss", "cai_learner_value_loss", "cai_learner_staleness", "cai_train_loss",
       "jvm_memory_used_bytes", "jvm_memory_max_bytes", "jvm_buffer_memory_used_bytes", "jvm_threads_live_threads",
-      "process_cpu_usage", "system_cpu_usage", "cai_process_resident_memory_bytes");
+      "process_cpu_usage", "system_cpu_usage", "cai_process_resident_memory_bytes", "cai_work_workers", "cai_work_in_flight", "cai_work_waiting");
   /** Timers and distribution summaries published with a histogram: _bucket, _count, _sum, _max. */
   private static final Set<String> HISTOGRAMS = Set.of("cai_stage_latency_seconds", "cai_model_batch_size",
       "cai_model_queue_wait_seconds", "cai_model_forward_seconds", "cai_learner_update_seconds",
-      "cai_store_commit_seconds");
+      "cai_store_commit_seconds", "cai_work_latency_seconds");
   /** Timers without a histogram: _count, _sum, _max. */
   private static final Set<String> SUMMARIES = Set.of("cai_train_step_seconds", "jvm_gc_pause_seconds");
 

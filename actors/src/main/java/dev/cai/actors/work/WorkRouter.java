@@ -63,9 +63,9 @@ public final class WorkRouter extends AbstractBehavior<WorkRouter.Command> {
   private record NoWorkersTimedOut() implements Command {}
 
   /** One request with its attempt number. */
-  private record Job(long seq, WorkRequest work, ActorRef<StatusReply<WorkReply>> replyTo, int attempt) {
+  private record Job(long seq, WorkRequest work, ActorRef<StatusReply<WorkReply>> replyTo, int attempt, long routedAt) {
     Job next() {
-      return new Job(seq, work, replyTo, attempt + 1);
+      return new Job(seq, work, replyTo, attempt + 1, routedAt);
     }
   }
 
@@ -78,6 +78,7 @@ public final class WorkRouter extends AbstractBehavior<WorkRouter.Command> {
   private final WorkSettings settings;
   private final TimerScheduler<Command> timers;
   private final String replyAddress;
+  private final WorkMeters meters;
   private final Map<ActorRef<WorkRequest>, Integer> inFlight = new LinkedHashMap<>();
   private final Map<String, Attempt> attempts = new HashMap<>();
   private final ArrayDeque<Job> waiting = new ArrayDeque<>();
@@ -98,6 +99,7 @@ public final class WorkRouter extends AbstractBehavior<WorkRouter.Command> {
     this.key = ModelWorker.serviceKey(role);
     this.settings = settings;
     this.timers = timers;
+    this.meters = WorkMeters.of(role);
     ActorRef<WorkReply> replies = ctx.messageAdapter(WorkReply.class, Replied::new);
     this.replyAddress = ActorRefResolver.get(ctx.getSystem()).toSerializationFormat(replies);
     ActorRef<Receptionist.Listing> listings = ctx.messageAdapter(Receptionist.Listing.class, WorkersChanged::new);
@@ -120,11 +122,11 @@ public final class WorkRouter extends AbstractBehavior<WorkRouter.Command> {
 
   private Behavior<Command> onRoute(Route r) {
     if (waiting.size() >= settings.maxQueued()) {
-      fail(new Job(nextSeq++, r.work(), r.replyTo(), 1), waiting.size() + " requests already wait for a " + role
+      fail(new Job(nextSeq++, r.work(), r.replyTo(), 1, System.nanoTime()), waiting.size() + " requests already wait for a " + role
           + " worker (cai.work.max-queued)");
       return this;
     }
-    waiting.add(new Job(nextSeq++, r.work(), r.replyTo(), 1));
+    waiting.add(new Job(nextSeq++, r.work(), r.replyTo(), 1, System.nanoTime()));
     dispatch();
     return this;
   }
@@ -170,6 +172,7 @@ public final class WorkRouter extends AbstractBehavior<WorkRouter.Command> {
       fail(a.job(), role + " worker " + r.reply().getWorker() + ": " + r.reply().getError());
     } else {
       routed++;
+      meters.answered(a.job().routedAt());
       answeredBy.merge(r.reply().getWorker(), 1L, Long::sum);
       a.job().replyTo().tell(StatusReply.success(r.reply()));
     }
@@ -198,6 +201,7 @@ public final class WorkRouter extends AbstractBehavior<WorkRouter.Command> {
         fail(j, "no " + role + " worker reachable for " + settings.noWorkerTimeout()
             + " (start one with: cai node --role " + role + " --seed HOST:PORT)");
       }
+      dispatch(); // updates the gauges
     }
     return this;
   }
@@ -225,6 +229,9 @@ public final class WorkRouter extends AbstractBehavior<WorkRouter.Command> {
       }
       send(waiting.poll(), worker);
     }
+    meters.workers.set(inFlight.size());
+    meters.inFlight.set(attempts.size());
+    meters.waiting.set(waiting.size());
     if (!waiting.isEmpty() && inFlight.isEmpty()) {
       if (!timers.isTimerActive(NO_WORKERS_TIMER)) {
         timers.startSingleTimer(NO_WORKERS_TIMER, new NoWorkersTimedOut(), settings.noWorkerTimeout());
@@ -247,12 +254,14 @@ public final class WorkRouter extends AbstractBehavior<WorkRouter.Command> {
       fail(job, reason + "; gave up after " + job.attempt() + " attempts (cai.work.max-attempts)");
     } else {
       retried++;
+      meters.retried.increment();
       waiting.addFirst(job.next());
     }
   }
 
   private void fail(Job job, String reason) {
     failed++;
+    meters.failed.increment();
     job.replyTo().tell(StatusReply.error(reason));
   }
 }

@@ -7,6 +7,9 @@ import dev.cai.protocol.v1.CompletionResult;
 import dev.cai.protocol.v1.ScoreOptionsWork;
 import dev.cai.protocol.v1.WorkReply;
 import dev.cai.protocol.v1.WorkRequest;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Metrics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -102,6 +105,8 @@ class WorkRouterTest {
 
   @Test
   void shouldRetryWorkInFlightOnAnotherWorkerWhenItsWorkerStopsAndDropTheLateReply() {
+    double retriedBefore = count("retried");
+    double answeredBefore = count("answered");
     ActorRef<WorkRouter.Command> router = router(4, LONG, 3, LONG);
     TestProbe<WorkRequest> a = worker();
     awaitWorkers(router, 1);
@@ -121,6 +126,22 @@ class WorkRouterTest {
     assertEquals(1, s.retried());
     assertEquals(1, s.routed());
     assertEquals(1, s.workers());
+    // the same on /metrics: cai_work_requests_total{role,outcome} and the gauges
+    assertEquals(retriedBefore + 1, count("retried"));
+    assertEquals(answeredBefore + 1, count("answered"));
+    assertEquals(1.0, METRICS.get(WorkMeters.WORKERS).tag("role", "policy").gauge().value());
+    assertEquals(0.0, METRICS.get(WorkMeters.IN_FLIGHT).tag("role", "policy").gauge().value());
+  }
+
+  private static final SimpleMeterRegistry METRICS = new SimpleMeterRegistry();
+
+  static {
+    Metrics.addRegistry(METRICS);
+  }
+
+  private static double count(String outcome) {
+    Counter c = METRICS.find(WorkMeters.REQUESTS).tag("role", "policy").tag("outcome", outcome).counter();
+    return c == null ? 0 : c.count();
   }
 
   @Test
