@@ -24,8 +24,11 @@ import java.util.concurrent.TimeUnit;
  * each with its stdout and stderr in files; closing kills whatever still runs.
  */
 final class ClusterProcesses implements AutoCloseable {
-  /** Longest wait for each cluster change (formation; downing after kill -9: failure detection + stable-after 5s; leave). */
-  static final Duration STEP = Duration.ofSeconds(30);
+  /**
+   * Longest wait for each cluster change (formation; downing after kill -9: failure detection + stable-after 5s; leave).
+   * About 5-20 s on an idle 2-core machine; generous, because JVM start-up under a loaded CPU takes much longer.
+   */
+  static final Duration STEP = Duration.ofSeconds(90);
 
   private final Path dir;
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
