@@ -39,10 +39,19 @@ public final class ClusterConfigs {
       cli = cli.withValue("cai.cluster.management-port", ConfigValueFactory.fromAnyRef(s.managementPort().getAsInt()));
     }
     Config merged = ConfigFactory.systemProperties().withFallback(cli).withFallback(user).withFallback(role);
+    Config conf;
     try {
-      return ConfigFactory.load(merged);
+      conf = ConfigFactory.load(merged);
     } catch (ConfigException e) {
       throw new IllegalArgumentException("cluster configuration of role " + s.role().id() + " is invalid: " + e.getMessage(), e);
     }
+    return withTls(conf, TlsSettings.from(conf));
+  }
+
+  /** With TLS enabled (its stores checked by {@link TlsSettings}), Artery runs over TLS: transport tls-tcp. */
+  static Config withTls(Config conf, TlsSettings tls) {
+    return tls.enabled()
+        ? ConfigFactory.parseMap(Map.of("pekko.remote.artery.transport", "tls-tcp")).withFallback(conf)
+        : conf;
   }
 }
