@@ -1,9 +1,11 @@
 package dev.cai.app;
 
+import com.typesafe.config.Config;
 import dev.cai.cluster.ClusterConfigs;
 import dev.cai.cluster.ClusterNode;
 import dev.cai.cluster.ClusterRole;
 import dev.cai.cluster.HostPort;
+import dev.cai.cluster.JoinWatchdog;
 import dev.cai.cluster.NodeSettings;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -49,7 +51,12 @@ final class NodeCommand implements Callable<Integer> {
     NodeSettings settings = settings();
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    ClusterNode node = ClusterNode.start(ClusterConfigs.load(settings));
+    Config conf = ClusterConfigs.load(settings);
+    ClusterNode node = ClusterNode.start(conf);
+    JoinWatchdog.start(node, conf, settings.seeds(), line -> {
+      err.println(line);
+      err.flush();
+    });
     // Printed inside coordinated shutdown: on SIGTERM the JVM halts when its shutdown hook (which runs coordinated
     // shutdown) ends, possibly before this thread would wake up from awaitTermination.
     CoordinatedShutdown shutdown = CoordinatedShutdown.get(node.system());

@@ -71,7 +71,7 @@ class TlsSettingsTest {
     assertEquals(certs.resolve("truststore.p12").toString(), ssl.getString("trust-store"));
     assertEquals(TRUST_PASS, ssl.getString("trust-store-password"));
     assertTrue(ssl.getBoolean("require-mutual-authentication"));
-    assertEquals("org.apache.pekko.remote.artery.tcp.ConfigSSLEngineProvider",
+    assertEquals(CaiSslEngineProvider.class.getName(),
         conf.getString("pekko.remote.artery.ssl.ssl-engine-provider"));
     TlsSettings s = TlsSettings.from(conf);
     assertFalse(s.toString().contains(KEY_PASS) || s.toString().contains(TRUST_PASS), s.toString());

@@ -1,0 +1,105 @@
+package dev.cai.app;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Artery TLS with mutual authentication between forked {@code cai node} JVMs, with certificates made at test time by
+ * cluster-config/deploy/tls/gen-certs.sh (the JDK's keytool): two nodes whose certificates the cluster CA signed form
+ * a cluster; a third whose certificate another CA signed never becomes a member, and the logs say why.
+ */
+class ClusterTlsIT {
+  private static final Duration STEP = Duration.ofSeconds(40);
+  private static final Map<String, String> PASSWORDS = Map.of(
+      "CAI_TLS_CA_PASSWORD", "ca-it-secret", "CAI_TLS_KEY_STORE_PASSWORD", "node-it-secret",
+      "CAI_TLS_TRUST_STORE_PASSWORD", "trust-it-secret");
+
+  private final List<ForkedNode> nodes = new ArrayList<>();
+
+  @AfterEach
+  void stopAll() throws Exception {
+    for (ForkedNode n : nodes) {
+      n.close();
+    }
+  }
+
+  /** Runs gen-certs.sh: a CA in {@code dir} and a key store per node name, signed by it. */
+  static void generateCertificates(Path dir, String... names) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of("bash", Path.of("..", "cluster-config", "deploy", "tls", "gen-certs.sh").toString(),
+        dir.toString()));
+    cmd.addAll(List.of(names));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    pb.environment().putAll(PASSWORDS);
+    pb.environment().put("KEYTOOL", Path.of(System.getProperty("java.home"), "bin", "keytool").toString());
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS), out);
+    assertEquals(0, p.exitValue(), out);
+  }
+
+  private static Path tlsConfig(Path dir, String name, Path keyStore, Path trustStore) throws IOException {
+    return Files.writeString(dir.resolve(name + ".conf"), "cai.cluster.tls {\n  enabled = on\n  key-store = \"" + keyStore
+        + "\"\n  trust-store = \"" + trustStore + "\"\n}\ncai.cluster.join-warning-after = 10s\n");
+  }
+
+  private ForkedNode start(Path dir, String name, String role, int port, int management, String seed, Path conf)
+      throws IOException {
+    // passwords reach the node only through the environment (common.conf reads CAI_TLS_*_PASSWORD)
+    ForkedNode n = ForkedNode.caiNode(dir, name, role, port, management, seed,
+        Map.of("CAI_TLS_KEY_STORE_PASSWORD", PASSWORDS.get("CAI_TLS_KEY_STORE_PASSWORD"),
+            "CAI_TLS_TRUST_STORE_PASSWORD", PASSWORDS.get("CAI_TLS_TRUST_STORE_PASSWORD")),
+        "--config", conf.toString());
+    nodes.add(n);
+    return n;
+  }
+
+  @Test
+  void shouldFormOverTlsAndRefuseANodeWhoseCertificateAnotherCaSigned(@TempDir Path dir) throws Exception {
+    Path cluster = dir.resolve("cluster-ca");
+    Path other = dir.resolve("other-ca");
+    generateCertificates(cluster, "node-a", "node-b");
+    generateCertificates(other, "node-c");
+    int[] ports = ForkedNode.freePorts(6);
+    String seed = "127.0.0.1:" + ports[0];
+    Path trust = cluster.resolve("truststore.p12");
+    ForkedNode a = start(dir, "a", "policy", ports[0], ports[1], seed, tlsConfig(dir, "a", cluster.resolve("node-a.p12"), trust));
+    ForkedNode b = start(dir, "b", "learner", ports[2], ports[3], seed, tlsConfig(dir, "b", cluster.resolve("node-b.p12"), trust));
+    long t0 = System.nanoTime();
+    Map<String, String> two = Map.of(a.address(), "policy", b.address(), "learner");
+    a.awaitMembers(two, STEP, nodes);
+    b.awaitMembers(two, STEP, nodes);
+    long t1 = System.nanoTime();
+
+    // c trusts the cluster's CA but its own certificate is signed by another CA: the cluster refuses it
+    ForkedNode c = start(dir, "c", "feedback", ports[4], ports[5], seed, tlsConfig(dir, "c", other.resolve("node-c.p12"), trust));
+    c.awaitLog("is not an Up cluster member 10 s after start", STEP);
+    assertTrue(c.stderrText().contains("node " + c.address() + " is not an Up cluster member 10 s after start (seeds ["
+        + seed + "]): TLS is on, and the usual cause is a certificate the cluster does not trust"), c.logs());
+    // the seed refused c's certificate during the handshake and says so, naming it; c sees the TLS alert
+    a.awaitLog("cai TLS: refused a cluster connection from a node whose certificate (CN=node-c, issued by CN=cai cluster CA ", STEP);
+    assertTrue(a.stderrText().contains(") is not signed by a CA in the trust store " + trust + " (cai.cluster.tls.trust-store): "
+        + "PKIX path building failed"), a.logs());
+    assertTrue(c.stderrText().contains("SSLHandshakeException: Received fatal alert: certificate_unknown"), c.logs());
+    assertFalse(b.stderrText().contains("cai TLS: refused"), b.logs());
+    a.awaitMembers(two, STEP, nodes);
+    assertNotEquals(200, c.get("/ready").statusCode(), c.logs()); // not ready: not an Up member
+    String members = a.get("/cluster/members").body();
+    assertFalse(members.contains(c.address()), members);
+    System.out.printf("tls: 2 members Up %.1f s after start; node with a foreign certificate refused (%d s watchdog)%n",
+        (t1 - t0) / 1e9, 10);
+  }
+}
