@@ -86,11 +86,11 @@ class ClusterTlsIT {
 
     // c trusts the cluster's CA but its own certificate is signed by another CA: the cluster refuses it
     ForkedNode c = start(dir, "c", "feedback", ports[4], ports[5], seed, tlsConfig(dir, "c", other.resolve("node-c.p12"), trust));
-    c.awaitLog("is not an Up cluster member 10 s after start", STEP);
+    c.awaitLog("is not an Up cluster member 10 s after start", STEP, nodes);
     assertTrue(c.stderrText().contains("node " + c.address() + " is not an Up cluster member 10 s after start (seeds ["
         + seed + "]): TLS is on, and the usual cause is a certificate the cluster does not trust"), c.logs());
     // the seed refused c's certificate during the handshake and says so, naming it; c sees the TLS alert
-    a.awaitLog("cai TLS: refused a cluster connection from a node whose certificate (CN=node-c, issued by CN=cai cluster CA ", STEP);
+    a.awaitLog("cai TLS: refused a cluster connection from a node whose certificate (CN=node-c, issued by CN=cai cluster CA ", STEP, nodes);
     assertTrue(a.stderrText().contains(") is not signed by a CA in the trust store " + trust + " (cai.cluster.tls.trust-store): "
         + "PKIX path building failed"), a.logs());
     assertTrue(c.stderrText().contains("SSLHandshakeException: Received fatal alert: certificate_unknown"), c.logs());

@@ -90,10 +90,11 @@ record ForkedNode(String name, Process process, int port, int managementPort, Pa
         + String.join("\n", all.stream().map(ForkedNode::logs).toList()));
   }
 
-  /** Waits until this node's stdout or stderr contains {@code text}. */
-  void awaitLog(String text, Duration within) throws Exception {
+  /** Waits until this node's stdout or stderr contains {@code text}; a failure shows the logs of {@code all}. */
+  void awaitLog(String text, Duration within, List<ForkedNode> all) throws Exception {
     await(within, () -> stdoutText().contains(text) || stderrText().contains(text),
-        () -> name + " did not log '" + text + "' within " + within.toSeconds() + " s\n" + logs());
+        () -> name + " did not log '" + text + "' within " + within.toSeconds() + " s\n"
+            + String.join("\n", all.stream().map(ForkedNode::logs).toList()));
   }
 
   private void await(Duration within, BooleanSupplier done, java.util.function.Supplier<String> failure) throws Exception {
