@@ -16,7 +16,9 @@ public final class ClusterConfigs {
 
   /**
    * The resolved configuration of a node: -D system properties, then the command-line settings, then the
-   * user's file, then the role file (which includes {@code common.conf}), then the reference.conf defaults.
+   * user's file, then the role file (which includes {@code common.conf}), then the reference.conf defaults. With
+   * {@code cai.cluster.tls.enabled} it opens the TLS stores first ({@link TlsSettings}: an error names the file and
+   * the problem) and switches Artery to TLS.
    */
   public static Config load(NodeSettings s) {
     Config role = ConfigFactory.parseResources(ClusterConfigs.class.getClassLoader(), s.role().resource(),

@@ -18,7 +18,7 @@ public final class JoinWatchdog {
   /** Schedules the check on {@code node}'s actor system; {@code out} receives the one line if the node is not Up in time. */
   public static void start(ClusterNode node, Config conf, List<HostPort> seeds, Consumer<String> out) {
     Duration after = conf.getDuration("cai.cluster.join-warning-after");
-    boolean tls = TlsSettings.from(conf).enabled();
+    boolean tls = conf.getBoolean("cai.cluster.tls.enabled");
     AtomicBoolean up = new AtomicBoolean();
     Cluster.get(Adapter.toClassic(node.system())).registerOnMemberUp(() -> up.set(true));
     node.system().scheduler().scheduleOnce(after, () -> {
