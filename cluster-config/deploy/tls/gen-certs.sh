@@ -43,11 +43,10 @@ for node in "$@"; do
   "$keytool" -gencert -rfc -alias ca -keystore "$dir/ca.p12" -storepass:env CAI_TLS_CA_PASSWORD -validity "$days" \
     -ext "san=dns:$node" -ext ku:c=digitalSignature,keyEncipherment -ext eku=serverAuth,clientAuth \
     -infile "$dir/$node.csr" -outfile "$dir/$node.crt"
-  # the chain: first the CA, then the node's signed certificate replaces its self-signed one
-  "$keytool" -importcert -noprompt -trustcacerts -alias ca -file "$dir/ca.crt" \
+  # the signed certificate and the CA's, as one reply, replace the node's self-signed certificate: its chain
+  cat "$dir/$node.crt" "$dir/ca.crt" > "$dir/$node.chain"
+  "$keytool" -importcert -noprompt -alias node -file "$dir/$node.chain" \
     -keystore "$store" -storepass:env CAI_TLS_KEY_STORE_PASSWORD
-  "$keytool" -importcert -noprompt -alias node -file "$dir/$node.crt" \
-    -keystore "$store" -storepass:env CAI_TLS_KEY_STORE_PASSWORD
-  rm -f "$dir/$node.csr"
+  rm -f "$dir/$node.csr" "$dir/$node.chain"
   echo "$store: key of $node signed by $dir/ca.p12"
 done

@@ -78,14 +78,14 @@ class ClusterTlsIT {
     Path trust = cluster.resolve("truststore.p12");
     ForkedNode a = start(dir, "a", "policy", ports[0], ports[1], seed, tlsConfig(dir, "a", cluster.resolve("node-a.p12"), trust));
     ForkedNode b = start(dir, "b", "learner", ports[2], ports[3], seed, tlsConfig(dir, "b", cluster.resolve("node-b.p12"), trust));
+    // c trusts the cluster's CA but its own certificate is signed by another CA: the cluster refuses it
+    ForkedNode c = start(dir, "c", "feedback", ports[4], ports[5], seed, tlsConfig(dir, "c", other.resolve("node-c.p12"), trust));
     long t0 = System.nanoTime();
     Map<String, String> two = Map.of(a.address(), "policy", b.address(), "learner");
     a.awaitMembers(two, STEP, nodes);
     b.awaitMembers(two, STEP, nodes);
     long t1 = System.nanoTime();
 
-    // c trusts the cluster's CA but its own certificate is signed by another CA: the cluster refuses it
-    ForkedNode c = start(dir, "c", "feedback", ports[4], ports[5], seed, tlsConfig(dir, "c", other.resolve("node-c.p12"), trust));
     c.awaitLog("is not an Up cluster member 10 s after start", STEP, nodes);
     assertTrue(c.stderrText().contains("node " + c.address() + " is not an Up cluster member 10 s after start (seeds ["
         + seed + "]): TLS is on, and the usual cause is a certificate the cluster does not trust"), c.logs());
@@ -95,7 +95,7 @@ class ClusterTlsIT {
         + "PKIX path building failed"), a.logs());
     assertTrue(c.stderrText().contains("SSLHandshakeException: Received fatal alert: certificate_unknown"), c.logs());
     assertFalse(b.stderrText().contains("cai TLS: refused"), b.logs());
-    a.awaitMembers(two, STEP, nodes);
+    a.awaitMembers(two, STEP, nodes); // still exactly a and b
     assertNotEquals(200, c.get("/ready").statusCode(), c.logs()); // not ready: not an Up member
     String members = a.get("/cluster/members").body();
     assertFalse(members.contains(c.address()), members);
