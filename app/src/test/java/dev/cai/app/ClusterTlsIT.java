@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  * a cluster; a third whose certificate another CA signed never becomes a member, and the logs say why.
  */
 class ClusterTlsIT {
-  private static final Duration STEP = Duration.ofSeconds(40);
+  private static final Duration STEP = Duration.ofSeconds(60); // generous: a loaded 2-core machine slows TLS formation 3x
   private static final Map<String, String> PASSWORDS = Map.of(
       "CAI_TLS_CA_PASSWORD", "ca-it-secret", "CAI_TLS_KEY_STORE_PASSWORD", "node-it-secret",
       "CAI_TLS_TRUST_STORE_PASSWORD", "trust-it-secret");
