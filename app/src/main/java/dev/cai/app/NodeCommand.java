@@ -6,6 +6,7 @@ import dev.cai.cluster.ClusterConfigs;
 import dev.cai.cluster.ClusterNode;
 import dev.cai.cluster.ClusterRole;
 import dev.cai.cluster.HostPort;
+import dev.cai.cluster.JoinWatchdog;
 import dev.cai.cluster.ModelWorkers;
 import dev.cai.cluster.NodeSettings;
 import dev.cai.cluster.weights.WeightReplica;
@@ -75,6 +76,10 @@ final class NodeCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     ClusterNode node = ClusterNode.start(conf);
+    JoinWatchdog.start(node, conf, settings.seeds(), line -> {
+      err.println(line);
+      err.flush();
+    });
     String served = "";
     if (workers.isPresent()) {
       ModelWorkers.Started started = ModelWorkers.start(node.system(), settings.role(), workers.get());

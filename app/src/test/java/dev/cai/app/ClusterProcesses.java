@@ -49,7 +49,11 @@ final class ClusterProcesses implements AutoCloseable {
     }
 
     String stderrText() throws IOException {
-      return Files.readString(stderr);
+      return Files.exists(stderr) ? Files.readString(stderr) : "";
+    }
+
+    String stdoutText() throws IOException {
+      return Files.exists(stdout) ? Files.readString(stdout) : "";
     }
   }
 
@@ -60,27 +64,37 @@ final class ClusterProcesses implements AutoCloseable {
   /** Starts {@code cai node --role ROLE --seed SEEDS --port P --management-port M ARGS...} as {@code name}. */
   Proc node(String name, String role, int port, int managementPort, String seeds, List<String> jvmArgs, String... args)
       throws IOException {
+    return node(name, role, port, managementPort, seeds, Map.of(), jvmArgs, args);
+  }
+
+  /** {@link #node(String, String, int, int, String, List, String...)} with {@code env} added to its environment. */
+  Proc node(String name, String role, int port, int managementPort, String seeds, Map<String, String> env,
+      List<String> jvmArgs, String... args) throws IOException {
     List<String> cli = new ArrayList<>(List.of("node", "--role", role, "--seed", seeds, "--port", String.valueOf(port),
         "--management-port", String.valueOf(managementPort)));
     cli.addAll(List.of(args));
-    return fork(name, port, managementPort, jvmArgs, cli);
+    return java(name, port, managementPort, env, jvmArgs, Main.class.getName(), cli);
   }
 
   /** Starts {@code cai ARGS...} as {@code name} (e.g. a driver joining the cluster). */
   Proc command(String name, List<String> jvmArgs, String... args) throws IOException {
-    return fork(name, 0, 0, jvmArgs, List.of(args));
+    return java(name, 0, 0, Map.of(), jvmArgs, Main.class.getName(), List.of(args));
   }
 
-  private Proc fork(String name, int port, int managementPort, List<String> jvmArgs, List<String> cli) throws IOException {
+  /** Starts {@code java JVM_ARGS -cp (the test class path) MAIN ARGS} as {@code name}, with {@code env} added. */
+  Proc java(String name, int port, int managementPort, Map<String, String> env, List<String> jvmArgs, String mainClass,
+      List<String> args) throws IOException {
     Path out = dir.resolve(name + ".out");
     Path err = dir.resolve(name + ".err");
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Xmx512m", "-Dai.djl.offline=true", "-Dcai.monitor.port=0",
         "-Dlogback.configurationFile=logback.xml")); // cai's own logging (INFO for dev.cai), not the tests' quiet one
     cmd.addAll(jvmArgs);
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
-    cmd.addAll(cli);
-    Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), mainClass));
+    cmd.addAll(args);
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
+    pb.environment().putAll(env);
+    Process p = pb.start();
     Proc proc = new Proc(name, p, port, managementPort, out, err);
     procs.add(proc);
     return proc;
@@ -127,6 +141,21 @@ final class ClusterProcesses implements AutoCloseable {
       seen.put(m.get("node").getAsString(), String.join(",", roles));
     }
     return o.getAsJsonArray("unreachable").isEmpty() && seen.equals(new TreeMap<>(expected));
+  }
+
+  /** Waits until {@code p}'s stdout or stderr contains {@code text}. */
+  void awaitLog(Proc p, String text) throws Exception {
+    long deadline = System.nanoTime() + STEP.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (p.stderrText().contains(text) || p.stdoutText().contains(text)) {
+        return;
+      }
+      if (!p.process().isAlive()) {
+        fail(p.name() + " exited (" + p.process().exitValue() + ") before logging '" + text + "'\n" + allLogs());
+      }
+      Thread.sleep(100);
+    }
+    fail(p.name() + " did not log '" + text + "' within " + STEP.toSeconds() + " s\n" + allLogs());
   }
 
   /** GET of a management endpoint of {@code n}. */

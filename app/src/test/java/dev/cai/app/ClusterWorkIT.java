@@ -88,7 +88,7 @@ class ClusterWorkIT {
       Proc killDriver = cluster.command("kill-driver", List.of(), "sl", "generate", "--model", "cluster:policy",
           "--cluster-seed", seed, "--prompts", prompts40.toString(), "--out", sl2.toString(), "--rounds", "2",
           "--helpful", "none", "--max-tokens", "6", "--parallelism", "4");
-      awaitLog(cluster, killDriver, "joined (2 reachable)");
+      cluster.awaitLog(killDriver, "joined (2 reachable)");
       Thread.sleep(3000); // a few prompts in
       policy2.process().destroyForcibly();
       long killedAt = System.nanoTime();
@@ -132,18 +132,6 @@ class ClusterWorkIT {
   private static void awaitExit(ClusterProcesses cluster, Proc p) throws Exception {
     assertTrue(p.process().waitFor(180, TimeUnit.SECONDS), p.name() + " did not finish\n" + cluster.allLogs());
     assertEquals(0, p.process().exitValue(), cluster.allLogs());
-  }
-
-  private static void awaitLog(ClusterProcesses cluster, Proc p, String text) throws Exception {
-    long deadline = System.nanoTime() + ClusterProcesses.STEP.toNanos();
-    while (System.nanoTime() < deadline) {
-      if (p.stderrText().contains(text)) {
-        return;
-      }
-      assertTrue(p.process().isAlive(), p.name() + " exited before logging '" + text + "'\n" + cluster.allLogs());
-      Thread.sleep(100);
-    }
-    throw new AssertionError(p.name() + " did not log '" + text + "'\n" + cluster.allLogs());
   }
 
   private static Matcher summary(Proc driver) throws IOException {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -77,5 +78,15 @@ class NodeCommandTest {
   @Test
   void shouldRequireARoleAndASeed() {
     assertUsageError("Missing required options: '--role=ROLE', '--seed=HOST:PORT'", "node");
+  }
+
+  @Test
+  void shouldRefuseToStartWithTlsOnAndAKeyStoreThatIsMissing(@TempDir Path dir) throws Exception {
+    Path missing = dir.resolve("node.p12");
+    Path conf = Files.writeString(dir.resolve("tls.conf"), "cai.cluster.tls { enabled = on, key-store = \""
+        + missing + "\", trust-store = \"" + missing + "\", key-store-password = a, trust-store-password = b }\n");
+    String[] r = run("node", "--role", "policy", "--seed", "127.0.0.1:25520", "--config", conf.toString());
+    assertEquals("1", r[0], r[1]);
+    assertTrue(r[1].contains("error: TLS key store " + missing + " (cai.cluster.tls.key-store) does not exist or is not a file"), r[1]);
   }
 }

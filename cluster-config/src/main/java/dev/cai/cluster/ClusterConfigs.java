@@ -16,7 +16,9 @@ public final class ClusterConfigs {
 
   /**
    * The resolved configuration of a node: -D system properties, then the command-line settings, then the
-   * user's file, then the role file (which includes {@code common.conf}), then the reference.conf defaults.
+   * user's file, then the role file (which includes {@code common.conf}), then the reference.conf defaults. With
+   * {@code cai.cluster.tls.enabled} it opens the TLS stores first ({@link TlsSettings}: an error names the file and
+   * the problem) and switches Artery to TLS.
    */
   public static Config load(NodeSettings s) {
     Config role = ConfigFactory.parseResources(ClusterConfigs.class.getClassLoader(), s.role().resource(),
@@ -39,10 +41,19 @@ public final class ClusterConfigs {
       cli = cli.withValue("cai.cluster.management-port", ConfigValueFactory.fromAnyRef(s.managementPort().getAsInt()));
     }
     Config merged = ConfigFactory.systemProperties().withFallback(cli).withFallback(user).withFallback(role);
+    Config conf;
     try {
-      return ConfigFactory.load(merged);
+      conf = ConfigFactory.load(merged);
     } catch (ConfigException e) {
       throw new IllegalArgumentException("cluster configuration of role " + s.role().id() + " is invalid: " + e.getMessage(), e);
     }
+    return withTls(conf, TlsSettings.from(conf));
+  }
+
+  /** With TLS enabled (its stores checked by {@link TlsSettings}), Artery runs over TLS: transport tls-tcp. */
+  static Config withTls(Config conf, TlsSettings tls) {
+    return tls.enabled()
+        ? ConfigFactory.parseMap(Map.of("pekko.remote.artery.transport", "tls-tcp")).withFallback(conf)
+        : conf;
   }
 }
