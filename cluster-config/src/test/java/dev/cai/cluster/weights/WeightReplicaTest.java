@@ -65,15 +65,24 @@ class WeightReplicaTest {
   }
 
   private void announce(ChunkedVersion v) {
-    replicaRef.tell(PolicyVersionAnnounced.newBuilder().setManifest(v.manifest()).setPublisher(publisherName).build());
+    announce(v, publisher);
+  }
+
+  private void announce(ChunkedVersion v, TestProbe<Message> from) {
+    replicaRef.tell(PolicyVersionAnnounced.newBuilder().setManifest(v.manifest())
+        .setPublisher(ActorRefResolver.get(kit.system()).toSerializationFormat(from.getRef())).build());
+  }
+
+  private void serve(FetchPolicyVersion f, ChunkedVersion v) {
+    serve(f, v, publisher);
   }
 
   /** Plays the publisher for a whole fetch: streams every chunk, expecting an ack for each. */
-  private void serve(FetchPolicyVersion f, ChunkedVersion v) {
+  private void serve(FetchPolicyVersion f, ChunkedVersion v, TestProbe<Message> from) {
     for (int seq = 0; seq < v.chunkCount(); seq++) {
       replicaRef.tell(WeightsChunkDelivery.newBuilder().setFetchId(f.getFetchId()).setSeq(seq).setChunk(v.chunk(seq))
           .build());
-      WeightsChunkAck ack = publisher.expectMessageClass(WeightsChunkAck.class);
+      WeightsChunkAck ack = from.expectMessageClass(WeightsChunkAck.class);
       assertEquals(f.getFetchId(), ack.getFetchId());
       assertEquals(seq, ack.getSeq());
     }
@@ -176,6 +185,33 @@ class WeightReplicaTest {
     FetchPolicyVersion f2 = publisher.expectMessageClass(FetchPolicyVersion.class);
     assertEquals(2, f2.getVersion());
     serve(f2, v2);
+    assertEquals(2, expectUpdate().version());
+    assertEquals(0, status().failures());
+  }
+
+  @Test
+  void shouldDropTheFetchOfAPublisherThatLeftAndFollowTheNextPublisher() {
+    startReplica(Optional.empty());
+    ChunkedVersion v1 = ChunkedVersion.split(1, WeightAssemblerTest.weights(1), 1024);
+    announce(v1);
+    publisher.expectMessageClass(FetchPolicyVersion.class);
+    kit.system().receptionist().tell(Receptionist.deregister(WeightPublisher.KEY, publisher.getRef()));
+    TestProbe<WeightReplica.Status> probe = kit.createTestProbe();
+    probe.awaitAssert(() -> {
+      replica.tell(new WeightReplica.GetStatus(probe.getRef()));
+      assertEquals(-1, probe.receiveMessage().fetchingVersion());
+      return null;
+    });
+    publisher.expectNoMessage(Duration.ofMillis(300)); // no fetch from the publisher that left
+
+    TestProbe<Message> next = kit.createTestProbe(); // e.g. the learner singleton on its new node
+    kit.system().receptionist().tell(Receptionist.register(WeightPublisher.KEY, next.getRef()));
+    assertEquals(0, next.expectMessageClass(WeightsSubscribe.class, Duration.ofSeconds(10)).getHaveVersion());
+    ChunkedVersion v2 = ChunkedVersion.split(2, WeightAssemblerTest.weights(2), 1024);
+    announce(v2, next);
+    FetchPolicyVersion f = next.expectMessageClass(FetchPolicyVersion.class);
+    assertEquals(2, f.getVersion());
+    serve(f, v2, next);
     assertEquals(2, expectUpdate().version());
     assertEquals(0, status().failures());
   }
