@@ -176,12 +176,12 @@ public final class WeightReplica extends AbstractBehavior<WeightReplica.Command>
       getContext().getLog().info("weights: subscribing to publisher {} (serving policy version {})", p, served);
       p.tell(WeightsSubscribe.newBuilder().setReplica(selfName).setHaveVersion(served).build());
     }
+    if (target != null && !publishers.contains(target.publisher())) {
+      target = null; // a remaining or new publisher announces its latest version on subscribe
+    }
     if (fetch != null && !publishers.contains(fetch.publisher())) {
       fail("publisher " + fetch.publisherName() + " left during the fetch of policy version "
           + fetch.assembler().version(), false);
-    }
-    if (target != null && !publishers.contains(target.publisher())) {
-      target = null; // a remaining or new publisher announces its latest version on subscribe
     }
     return this;
   }

@@ -16,6 +16,7 @@ import dev.cai.protocol.v1.WeightsServed;
 import dev.cai.protocol.v1.WeightsSubscribe;
 import dev.cai.runtime.model.LlamaConfig;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -32,7 +33,7 @@ import org.junit.jupiter.api.Test;
 /** The replica's side of the protocol, driven by a probe playing the publisher. */
 class WeightReplicaTest {
   private static final WeightShippingSettings SETTINGS =
-      new WeightShippingSettings(1024, 4, Duration.ofMillis(500), 2, Duration.ofSeconds(10));
+      new WeightShippingSettings(1024, 4, Duration.ofSeconds(30), 2, Duration.ofSeconds(10));
   private ActorTestKit kit;
   private TestProbe<Message> publisher;
   private String publisherName;
@@ -58,22 +59,35 @@ class WeightReplicaTest {
 
   /** Starts the replica and returns its subscription, which names its remote-facing ref. */
   private WeightsSubscribe startReplica(Optional<LlamaConfig> expected) {
-    replica = kit.spawn(WeightReplica.create(SETTINGS, List.of(policy.getRef()), published, expected));
+    return startReplica(expected, SETTINGS);
+  }
+
+  private WeightsSubscribe startReplica(Optional<LlamaConfig> expected, WeightShippingSettings settings) {
+    replica = kit.spawn(WeightReplica.create(settings, List.of(policy.getRef()), published, expected));
     WeightsSubscribe s = publisher.expectMessageClass(WeightsSubscribe.class, Duration.ofSeconds(10));
     replicaRef = ActorRefResolver.get(kit.system()).resolveActorRef(s.getReplica());
     return s;
   }
 
   private void announce(ChunkedVersion v) {
-    replicaRef.tell(PolicyVersionAnnounced.newBuilder().setManifest(v.manifest()).setPublisher(publisherName).build());
+    announce(v, publisher);
+  }
+
+  private void announce(ChunkedVersion v, TestProbe<Message> from) {
+    replicaRef.tell(PolicyVersionAnnounced.newBuilder().setManifest(v.manifest())
+        .setPublisher(ActorRefResolver.get(kit.system()).toSerializationFormat(from.getRef())).build());
+  }
+
+  private void serve(FetchPolicyVersion f, ChunkedVersion v) {
+    serve(f, v, publisher);
   }
 
   /** Plays the publisher for a whole fetch: streams every chunk, expecting an ack for each. */
-  private void serve(FetchPolicyVersion f, ChunkedVersion v) {
+  private void serve(FetchPolicyVersion f, ChunkedVersion v, TestProbe<Message> from) {
     for (int seq = 0; seq < v.chunkCount(); seq++) {
       replicaRef.tell(WeightsChunkDelivery.newBuilder().setFetchId(f.getFetchId()).setSeq(seq).setChunk(v.chunk(seq))
           .build());
-      WeightsChunkAck ack = publisher.expectMessageClass(WeightsChunkAck.class);
+      WeightsChunkAck ack = from.expectMessageClass(WeightsChunkAck.class);
       assertEquals(f.getFetchId(), ack.getFetchId());
       assertEquals(seq, ack.getSeq());
     }
@@ -134,7 +148,8 @@ class WeightReplicaTest {
 
   @Test
   void shouldFetchAgainAfterAStalledFetchAndGiveUpAfterMaxAttempts() {
-    startReplica(Optional.empty());
+    startReplica(Optional.empty(),
+        new WeightShippingSettings(1024, 4, Duration.ofMillis(500), 2, Duration.ofSeconds(10)));
     ChunkedVersion v1 = ChunkedVersion.split(1, WeightAssemblerTest.weights(1), 1024);
     announce(v1);
     FetchPolicyVersion f1 = publisher.expectMessageClass(FetchPolicyVersion.class);
@@ -178,5 +193,46 @@ class WeightReplicaTest {
     serve(f2, v2);
     assertEquals(2, expectUpdate().version());
     assertEquals(0, status().failures());
+  }
+
+  @Test
+  void shouldDropTheFetchOfAPublisherThatLeftAndFollowTheNextPublisher() {
+    startReplica(Optional.empty());
+    ChunkedVersion v1 = ChunkedVersion.split(1, WeightAssemblerTest.weights(1), 1024);
+    announce(v1);
+    publisher.expectMessageClass(FetchPolicyVersion.class);
+    kit.system().receptionist().tell(Receptionist.deregister(WeightPublisher.KEY, publisher.getRef()));
+    TestProbe<WeightReplica.Status> probe = kit.createTestProbe();
+    probe.awaitAssert(() -> {
+      replica.tell(new WeightReplica.GetStatus(probe.getRef()));
+      assertEquals(-1, probe.receiveMessage().fetchingVersion());
+      return null;
+    });
+    // no fetch from the publisher that left (the cluster Receptionist may list it again for a moment: the replica
+    // then subscribes again, which is harmless)
+    assertTrue(drain(publisher).stream().noneMatch(m -> m instanceof FetchPolicyVersion));
+
+    TestProbe<Message> next = kit.createTestProbe(); // e.g. the learner singleton on its new node
+    kit.system().receptionist().tell(Receptionist.register(WeightPublisher.KEY, next.getRef()));
+    assertEquals(0, next.expectMessageClass(WeightsSubscribe.class, Duration.ofSeconds(10)).getHaveVersion());
+    ChunkedVersion v2 = ChunkedVersion.split(2, WeightAssemblerTest.weights(2), 1024);
+    announce(v2, next);
+    FetchPolicyVersion f = next.expectMessageClass(FetchPolicyVersion.class);
+    assertEquals(2, f.getVersion());
+    serve(f, v2, next);
+    assertEquals(2, expectUpdate().version());
+    assertEquals(0, status().failures());
+  }
+
+  /** Every message {@code p} receives until it has been quiet for 300 ms. */
+  private static List<Message> drain(TestProbe<Message> p) {
+    List<Message> out = new ArrayList<>();
+    while (true) {
+      try {
+        out.add(p.receiveMessage(Duration.ofMillis(300)));
+      } catch (AssertionError quiet) {
+        return out;
+      }
+    }
   }
 }
