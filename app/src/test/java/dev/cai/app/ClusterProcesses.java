@@ -1,5 +1,6 @@
 package dev.cai.app;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.google.gson.JsonElement;
@@ -18,6 +19,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Forked {@code cai} JVMs of a multi-node test ({@code cai node} members and commands that join them) on 127.0.0.1,
@@ -55,7 +58,20 @@ final class ClusterProcesses implements AutoCloseable {
     String stdoutText() throws IOException {
       return Files.exists(stdout) ? Files.readString(stdout) : "";
     }
+
+    /**
+     * The policy router's totals a driver logs when it stops: groups 1 answered, 2 by worker ({@code ADDRESS=N, ...}),
+     * 3 retried, 4 failed.
+     */
+    Matcher workSummary() throws IOException {
+      Matcher m = WORK_SUMMARY.matcher(stderrText());
+      assertTrue(m.find(), "no router summary in\n" + logs());
+      return m;
+    }
   }
+
+  private static final Pattern WORK_SUMMARY = Pattern.compile(
+      "policy work: (\\d+) requests answered \\(by worker: \\{([^}]*)\\}\\), (\\d+) retried, (\\d+) failed");
 
   ClusterProcesses(Path dir) {
     this.dir = dir;

@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,8 +26,6 @@ import org.junit.jupiter.api.io.TempDir;
  * in one process.
  */
 class ClusterRlIT {
-  private static final Pattern SUMMARY = Pattern.compile(
-      "policy work: (\\d+) requests answered \\(by worker: \\{([^}]*)\\}\\), (\\d+) retried, (\\d+) failed");
 
   @Test
   void shouldLearnFromRolloutsOfARemotePolicyWorkerExactlyAsInOneProcess(@TempDir Path dir) throws Exception {
@@ -59,8 +56,7 @@ class ClusterRlIT {
 
       // every rollout came from the policy node: one request per batch of 2 (the 3 learned, and with max-staleness 1
       // one sampled ahead), plus the driver's query which model it serves
-      Matcher m = SUMMARY.matcher(driver.stderrText());
-      assertTrue(m.find(), cluster.allLogs());
+      Matcher m = driver.workSummary();
       int answered = Integer.parseInt(m.group(1));
       assertTrue(answered >= 3 + 1, m.group());
       assertEquals(List.of(node.address() + "=" + answered, "0", "0"), List.of(m.group(2), m.group(3), m.group(4)),

@@ -17,7 +17,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
@@ -32,8 +31,6 @@ import org.junit.jupiter.api.io.TempDir;
 class ClusterWorkIT {
   /** Each model call waits this long for a batch to fill, so that a run lasts long enough to kill a worker in it. */
   private static final List<String> SLOW_BATCHES = List.of("-Dcai.batching.max-wait=250ms");
-  private static final Pattern SUMMARY = Pattern.compile(
-      "policy work: (\\d+) requests answered \\(by worker: \\{([^}]*)\\}\\), (\\d+) retried, (\\d+) failed");
 
   @Test
   void shouldRunTheGraphsOnRemoteWorkersExactlyOnceAndSurviveAKilledWorker(@TempDir Path dir) throws Exception {
@@ -62,7 +59,7 @@ class ClusterWorkIT {
         assertEquals("tiny", e.get("policy_model_id").getAsString(), e.toString());
         assertEquals(1, e.getAsJsonArray("rounds").size(), e.toString());
       }
-      Matcher m = summary(slDriver);
+      Matcher m = slDriver.workSummary();
       // response, critique, revision per prompt, and the driver's question which model the workers serve
       assertEquals(12 * 3 + 1, Integer.parseInt(m.group(1)), m.group());
       assertTrue(m.group(2).contains(policy1.address() + "=") && m.group(2).contains(policy2.address() + "="),
@@ -98,7 +95,7 @@ class ClusterWorkIT {
       after.values().forEach(e -> assertEquals("OK", e.get("status").getAsString(), e.toString()));
       String log = killDriver.stderrText();
       assertTrue(log.contains("policy worker " + policy2.address() + " left or is unreachable; retrying its"), log);
-      Matcher k = summary(killDriver);
+      Matcher k = killDriver.workSummary();
       assertEquals(40 * 5 + 1, Integer.parseInt(k.group(1)), k.group());
       assertTrue(Integer.parseInt(k.group(3)) >= 1, "requests in flight at the killed worker were retried: " + k.group());
       assertEquals("0", k.group(4), k.group());
@@ -134,9 +131,4 @@ class ClusterWorkIT {
     assertEquals(0, p.process().exitValue(), cluster.allLogs());
   }
 
-  private static Matcher summary(Proc driver) throws IOException {
-    Matcher m = SUMMARY.matcher(driver.stderrText());
-    assertTrue(m.find(), "no router summary in\n" + driver.logs());
-    return m;
-  }
 }

@@ -107,63 +107,49 @@ public final class CaiSslEngineProvider extends ConfigSSLEngineProvider {
       this.delegate = delegate;
     }
 
-    private CertificateException refused(boolean peerIsClient, X509Certificate[] chain, CertificateException e) {
-      log().warning(refusal(peerIsClient, chain, SSLTrustStore(), e.getMessage()));
-      return e;
+    /** A check of the delegate. */
+    private interface Check {
+      void run() throws CertificateException;
+    }
+
+    /** Runs {@code check}; a refusal is logged naming the peer's certificate, then rethrown. */
+    private void check(boolean peerIsClient, X509Certificate[] chain, Check check) throws CertificateException {
+      try {
+        check.run();
+      } catch (CertificateException e) {
+        log().warning(refusal(peerIsClient, chain, SSLTrustStore(), e.getMessage()));
+        throw e;
+      }
     }
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-      try {
-        delegate.checkClientTrusted(chain, authType, engine);
-      } catch (CertificateException e) {
-        throw refused(true, chain, e);
-      }
+      check(true, chain, () -> delegate.checkClientTrusted(chain, authType, engine));
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-      try {
-        delegate.checkServerTrusted(chain, authType, engine);
-      } catch (CertificateException e) {
-        throw refused(false, chain, e);
-      }
+      check(false, chain, () -> delegate.checkServerTrusted(chain, authType, engine));
     }
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-      try {
-        delegate.checkClientTrusted(chain, authType, socket);
-      } catch (CertificateException e) {
-        throw refused(true, chain, e);
-      }
+      check(true, chain, () -> delegate.checkClientTrusted(chain, authType, socket));
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-      try {
-        delegate.checkServerTrusted(chain, authType, socket);
-      } catch (CertificateException e) {
-        throw refused(false, chain, e);
-      }
+      check(false, chain, () -> delegate.checkServerTrusted(chain, authType, socket));
     }
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-      try {
-        delegate.checkClientTrusted(chain, authType);
-      } catch (CertificateException e) {
-        throw refused(true, chain, e);
-      }
+      check(true, chain, () -> delegate.checkClientTrusted(chain, authType));
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-      try {
-        delegate.checkServerTrusted(chain, authType);
-      } catch (CertificateException e) {
-        throw refused(false, chain, e);
-      }
+      check(false, chain, () -> delegate.checkServerTrusted(chain, authType));
     }
 
     @Override
