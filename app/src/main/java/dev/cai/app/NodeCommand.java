@@ -1,10 +1,14 @@
 package dev.cai.app;
 
+import com.typesafe.config.Config;
 import dev.cai.cluster.ClusterConfigs;
 import dev.cai.cluster.ClusterNode;
 import dev.cai.cluster.ClusterRole;
 import dev.cai.cluster.HostPort;
 import dev.cai.cluster.NodeSettings;
+import dev.cai.cluster.learner.LearnerHa;
+import dev.cai.cluster.learner.LearnerHaSettings;
+import dev.cai.cluster.learner.LearnerJob;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -23,7 +27,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "node", mixinStandardHelpOptions = true,
     description = "Start a cluster node with a role (policy, feedback, learner or all) that joins the seed nodes and "
         + "serves Pekko Management (/ready, /alive, /cluster/members) on 127.0.0.1. SIGTERM or Ctrl-C leaves the "
-        + "cluster gracefully. This is the foundation of cluster deployment: the node runs no pipeline work yet.")
+        + "cluster gracefully. With --rl-job, learner nodes run that RL job as a cluster singleton with checkpoint shipping "
+        + "and failover.")
 final class NodeCommand implements Callable<Integer> {
   @Spec CommandLine.Model.CommandSpec spec;
 
@@ -44,12 +49,24 @@ final class NodeCommand implements Callable<Integer> {
       description = "Pekko Management HTTP port (default: cai.cluster.management-port, 8558).")
   Integer managementPort;
 
+  @Option(names = "--rl-job", paramLabel = "FILE",
+      description = "Learner nodes: the RL job (HOCON rl-job block) to run as the cluster singleton on the oldest learner; "
+          + "the others are standbys that receive its store checkpoints every cai.cluster.learner.ship-every updates.")
+  Path rlJob;
+
+  @Option(names = "--learner-dir", paramLabel = "DIR",
+      description = "With --rl-job: this node's learner directory (store, received checkpoints, metrics, exported policy; "
+          + "default: cai.cluster.learner.dir).")
+  Path learnerDir;
+
   @Override
   public Integer call() throws Exception {
     NodeSettings settings = settings();
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    ClusterNode node = ClusterNode.start(ClusterConfigs.load(settings));
+    Config conf = ClusterConfigs.load(settings);
+    Optional<LearnerJob> job = learnerJob(settings, conf);
+    ClusterNode node = ClusterNode.start(conf);
     // Printed inside coordinated shutdown: on SIGTERM the JVM halts when its shutdown hook (which runs coordinated
     // shutdown) ends, possibly before this thread would wake up from awaitTermination.
     CoordinatedShutdown shutdown = CoordinatedShutdown.get(node.system());
@@ -63,8 +80,39 @@ final class NodeCommand implements Callable<Integer> {
     out.println("node " + node.address() + " role=" + settings.role().id() + " roles=" + String.join(",", node.roles())
         + " management=" + node.managementUrl() + " seeds=" + settings.seeds());
     out.flush();
+    job.ifPresent(j -> LearnerHa.start(node.system(), j, learnerSettings(conf), line -> {
+      out.println("learner: " + line);
+      out.flush();
+    }));
     node.awaitTermination();
     return 0;
+  }
+
+  /** The RL job of {@code --rl-job}, checked before the node starts; a bad one is a usage error that names it. */
+  private Optional<LearnerJob> learnerJob(NodeSettings settings, Config conf) {
+    if (rlJob == null) {
+      if (learnerDir != null) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--learner-dir needs --rl-job");
+      }
+      return Optional.empty();
+    }
+    if (settings.role() != ClusterRole.LEARNER && settings.role() != ClusterRole.ALL) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--rl-job needs --role learner or all, not "
+          + settings.role().id());
+    }
+    try {
+      LearnerHaSettings ha = learnerSettings(conf);
+      LearnerJob job = LearnerJob.load(rlJob, conf, ha.dir());
+      job.checkShipEvery(ha);
+      return Optional.of(job);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
+    }
+  }
+
+  private LearnerHaSettings learnerSettings(Config conf) {
+    LearnerHaSettings ha = LearnerHaSettings.fromConfig(conf);
+    return learnerDir == null ? ha : ha.withDir(learnerDir);
   }
 
   /** The validated options; a bad value is a usage error that names it. */

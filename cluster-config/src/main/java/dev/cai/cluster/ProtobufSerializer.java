@@ -3,6 +3,10 @@ package dev.cai.cluster;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.Parser;
+import dev.cai.protocol.v1.CheckpointAck;
+import dev.cai.protocol.v1.CheckpointChunk;
+import dev.cai.protocol.v1.CheckpointFile;
+import dev.cai.protocol.v1.CheckpointOffer;
 import dev.cai.protocol.v1.Comparison;
 import dev.cai.protocol.v1.ConstitutionRef;
 import dev.cai.protocol.v1.CritiqueRound;
@@ -42,7 +46,12 @@ public final class ProtobufSerializer extends SerializerWithStringManifest {
       PolicyWeightsChunk.getDefaultInstance(),
       SourceOffset.getDefaultInstance(),
       LearnerStateHeader.getDefaultInstance(),
-      MetricsSnapshot.getDefaultInstance()));
+      MetricsSnapshot.getDefaultInstance(),
+      // learner failover (learner_ha.proto)
+      CheckpointOffer.getDefaultInstance(),
+      CheckpointChunk.getDefaultInstance(),
+      CheckpointAck.getDefaultInstance(),
+      CheckpointFile.getDefaultInstance()));
 
   /** Pekko creates serializers reflectively with the system. */
   public ProtobufSerializer(ExtendedActorSystem system) {}

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.protobuf.Descriptors.Descriptor;
 import com.google.protobuf.Message;
 import dev.cai.protocol.v1.Comparison;
+import dev.cai.protocol.v1.LearnerHaProto;
 import dev.cai.protocol.v1.Prompt;
 import dev.cai.protocol.v1.RecordsProto;
 import dev.cai.protocol.v1.Rollout;
@@ -17,6 +18,7 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.serialization.Serialization;
@@ -73,8 +75,8 @@ class ProtobufSerializerTest {
 
   @Test
   void shouldKnowEveryMessageOfTheCaiV1Schema() {
-    Set<String> schema = RecordsProto.getDescriptor().getMessageTypes().stream()
-        .map(Descriptor::getFullName).collect(Collectors.toSet());
+    Set<String> schema = Stream.of(RecordsProto.getDescriptor(), LearnerHaProto.getDescriptor())
+        .flatMap(f -> f.getMessageTypes().stream()).map(Descriptor::getFullName).collect(Collectors.toSet());
     assertEquals(schema, ProtobufSerializer.knownMessages());
   }
 
