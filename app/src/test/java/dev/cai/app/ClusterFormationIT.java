@@ -159,7 +159,8 @@ class ClusterFormationIT {
     return http.send(req, HttpResponse.BodyHandlers.ofString());
   }
 
-  private static int[] freePorts(int n) throws IOException {
+  /** {@code n} ports that were free a moment ago (shared by the forked-node ITs). */
+  static int[] freePorts(int n) throws IOException {
     List<ServerSocket> sockets = new ArrayList<>();
     try {
       int[] ports = new int[n];

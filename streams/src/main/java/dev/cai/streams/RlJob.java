@@ -208,6 +208,16 @@ public final class RlJob {
    */
   public static CompletionStage<Summary> run(ActorSystem<?> system, RecordStore store, Config c,
       Optional<Function<RecordStore, Source<SourcedPrompt, ?>>> feed, Consumer<Progress> progress) {
+    return run(system, store, c, feed, progress, l -> CompletableFuture.completedFuture(null));
+  }
+
+  /**
+   * Like {@link #run(ActorSystem, RecordStore, Config, Optional, Consumer)}, where the learner takes its next batch only
+   * when {@code gate}, given what it has just learned, completes (e.g. once a checkpoint has reached a standby node).
+   */
+  public static CompletionStage<Summary> run(ActorSystem<?> system, RecordStore store, Config c,
+      Optional<Function<RecordStore, Source<SourcedPrompt, ?>>> feed, Consumer<Progress> progress,
+      Function<LearnerActor.Learned, CompletionStage<?>> gate) {
     validate(c);
     checkFixedSettings(store, c);
     RlSettings rl = c.rl();
@@ -248,7 +258,7 @@ public final class RlJob {
           totals.version = started.version();
           CompletionStage<Totals> learned = started.version() >= c.updates()
               ? CompletableFuture.completedFuture(totals)
-              : learn(system, learner, store, c, feed, models, graph, started, totals, progress);
+              : learn(system, learner, store, c, feed, models, graph, started, totals, progress, gate);
           return learned
               .thenCompose(t -> t.finished || t.version >= c.updates() ? CompletableFuture.completedFuture(t)
                   : endOfInput(system, learner, rl, t))
@@ -261,7 +271,7 @@ public final class RlJob {
   private static CompletionStage<Totals> learn(ActorSystem<?> system, ActorRef<LearnerActor.Command> learner,
       RecordStore store, Config c, Optional<Function<RecordStore, Source<SourcedPrompt, ?>>> feed,
       RolloutGraph.Models models, RolloutGraph.Settings graph, LearnerActor.Started started, Totals totals,
-      Consumer<Progress> progress) {
+      Consumer<Progress> progress, Function<LearnerActor.Learned, CompletionStage<?>> gate) {
     Source<Input, ?> replay = RolloutGraph.stored(store, started.rolloutsConsumed()).map(b -> new Input(b, true));
     StageMeter learn = RolloutGraph.learnMeter(graph);
     List<String> sourceIds = c.sources().stream().map(PromptSource::id).toList();
@@ -294,7 +304,8 @@ public final class RlJob {
                 progress.accept(new Progress(l, in.replayed(), totals.skipped.get()));
               }
               return l;
-            }))
+            })
+            .thenCompose(l -> l.finished() ? CompletableFuture.completedFuture(l) : gate.apply(l).thenApply(x -> l)))
         .takeWhile(l -> !l.finished(), true)
         .runFold(totals, (t, l) -> t, system);
   }

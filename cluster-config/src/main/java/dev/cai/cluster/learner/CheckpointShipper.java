@@ -34,6 +34,15 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
   /** Ship the RocksDB checkpoint in {@code dir}, holding the learner state committed at {@code version}. */
   public record Ship(String id, long version, Path dir) implements Command {}
 
+  /**
+   * Reply {@link Delivered} once every standby known now holds a checkpoint of at least {@code version}, or has none
+   * in transfer (it left, failed or timed out: waiting for it would stall the learner for nothing).
+   */
+  public record AwaitDelivered(long version, ActorRef<Delivered> replyTo) implements Command {}
+
+  /** The answer to {@link AwaitDelivered}. */
+  public record Delivered(long version) {}
+
   private record ReceiversChanged(Set<ActorRef<Message>> receivers) implements Command {}
 
   private record Acked(CheckpointAck ack) implements Command {}
@@ -62,6 +71,8 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
   private final Map<String, ActorRef<Message>> receivers = new HashMap<>();
   private final Map<String, Transfer> transfers = new HashMap<>();
   private final Set<CheckpointChunker> local = new HashSet<>();
+  private final Map<String, Long> delivered = new HashMap<>();
+  private final java.util.List<AwaitDelivered> waiting = new java.util.ArrayList<>();
   private CheckpointChunker latest;
 
   private CheckpointShipper(ActorContext<Command> ctx, LearnerHaSettings settings, Consumer<String> events) {
@@ -89,6 +100,7 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(Ship.class, this::onShip)
+        .onMessage(AwaitDelivered.class, this::onAwaitDelivered)
         .onMessage(ReceiversChanged.class, this::onReceiversChanged)
         .onMessage(Acked.class, a -> onAck(a.ack()))
         .onMessageEquals(CheckTimeouts.INSTANCE, this::onCheckTimeouts)
@@ -109,8 +121,26 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
         start(address, ref);
       }
     });
-    deleteUnused();
+    settle();
     return this;
+  }
+
+  private Behavior<Command> onAwaitDelivered(AwaitDelivered a) {
+    waiting.add(a);
+    answerWaiting();
+    return this;
+  }
+
+  /** Answers the waiters whose version every standby has, or that no transfer in progress could still deliver. */
+  private void answerWaiting() {
+    waiting.removeIf(a -> {
+      boolean done = receivers.keySet().stream()
+          .allMatch(r -> delivered.getOrDefault(r, -1L) >= a.version() || !transfers.containsKey(r));
+      if (done) {
+        a.replyTo().tell(new Delivered(a.version()));
+      }
+      return done;
+    });
   }
 
   private Behavior<Command> onReceiversChanged(ReceiversChanged c) {
@@ -135,7 +165,7 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
         start(address, ref);
       }
     });
-    deleteUnused();
+    settle();
     return this;
   }
 
@@ -154,6 +184,7 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
       events.accept(String.format(Locale.ROOT, "shipped checkpoint %s version %d (%d files, %d bytes, %d chunks) to %s "
               + "in %.0f ms", t.checkpoint.id(), t.checkpoint.version(), t.checkpoint.files(), t.checkpoint.bytes(),
           t.checkpoint.chunkCount(), ack.getReceiver(), ms));
+      delivered.merge(ack.getReceiver(), t.checkpoint.version(), Math::max);
       finish(ack.getReceiver());
     } else {
       t.acked = Math.max(t.acked, ack.getNextSeq());
@@ -164,6 +195,7 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
         events.accept("stopped shipping checkpoint " + t.checkpoint.id() + " to " + ack.getReceiver() + ": "
             + e.getMessage());
         transfers.remove(ack.getReceiver());
+        settle();
       }
     }
     return this;
@@ -179,7 +211,7 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
         transfers.remove(e.getKey());
       }
     }
-    deleteUnused();
+    settle();
     return this;
   }
 
@@ -204,11 +236,12 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
     if (to != null && latest != null && done != null && done.checkpoint != latest) {
       start(address, to);
     }
-    deleteUnused();
+    settle();
   }
 
-  /** Deletes the local checkpoint directories that no transfer reads and that are not the newest. */
-  private void deleteUnused() {
+  /** After any change: answers the waiters, deletes the local checkpoints no transfer reads (except the newest). */
+  private void settle() {
+    answerWaiting();
     for (CheckpointChunker c : Set.copyOf(local)) {
       if (c != latest && transfers.values().stream().noneMatch(t -> t.checkpoint == c)) {
         local.remove(c);

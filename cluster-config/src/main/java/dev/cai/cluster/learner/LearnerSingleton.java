@@ -5,14 +5,21 @@ import dev.cai.persistence.RecordStore;
 import dev.cai.persistence.StoreSettings;
 import dev.cai.protocol.v1.LearnerStateHeader;
 import dev.cai.streams.RlJob;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.Scheduler;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -24,6 +31,8 @@ import org.apache.pekko.cluster.typed.Cluster;
  * ({@link LearnerStores}: its own or the newest shipped checkpoint, whichever is newer), runs the {@link RlJob} on it
  * (which resumes exactly from the store), and every {@code ship-every} updates (at a learner commit) takes a RocksDB
  * checkpoint of the store and hands it to its {@link CheckpointShipper}; a last one is shipped when the run ends.
+ * The loss on failover is bounded: the learner does not run more than K + max-staleness updates ahead of the newest
+ * checkpoint the standbys hold (it waits for their acknowledgement when it would).
  */
 public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Command> {
   public sealed interface Command {}
@@ -35,6 +44,11 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
   private record Checkpointed(String id, long version, CheckpointInfo info, long millis) implements Command {}
 
   private record Finished(RlJob.Summary summary) implements Command {}
+
+  /** The learner has reached {@code version}; answer when it may take its next batch (the bounded-loss gate). */
+  private record Gate(long version, ActorRef<Done> replyTo) implements Command {}
+
+  private record Delivered(long version) implements Command {}
 
   private record Failed(String what, Throwable cause) implements Command {}
 
@@ -49,6 +63,12 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
   private boolean checkpointing;
   private boolean finished;
   private long version;
+  /** The newest checkpoint version every standby holds (or that none can still get). */
+  private long delivered;
+  /** Version of the newest checkpoint taken or being taken. */
+  private long newestCheckpoint;
+  private final List<Gate> gates = new ArrayList<>();
+  private final ActorRef<CheckpointShipper.Delivered> deliveredAdapter;
 
   private LearnerSingleton(ActorContext<Command> ctx, LearnerJob job, LearnerHaSettings settings,
       ShippedCheckpoints shipped, Consumer<String> events) {
@@ -59,6 +79,7 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
     this.events = events;
     this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
     this.shipper = ctx.spawn(CheckpointShipper.create(settings, events), "shipper", DispatcherSelector.blocking());
+    this.deliveredAdapter = ctx.messageAdapter(CheckpointShipper.Delivered.class, d -> new Delivered(d.version()));
   }
 
   public static Behavior<Command> create(LearnerJob job, LearnerHaSettings settings, ShippedCheckpoints shipped,
@@ -80,6 +101,8 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
         .onMessage(Progressed.class, p -> onProgressed(p.progress()))
         .onMessage(Checkpointed.class, this::onCheckpointed)
         .onMessage(Finished.class, this::onFinished)
+        .onMessage(Gate.class, this::onGate)
+        .onMessage(Delivered.class, this::onDelivered)
         .onMessage(Failed.class, this::onFailed)
         .onSignal(PostStop.class, s -> onPostStop())
         .build();
@@ -89,11 +112,55 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
     store = o.opened().store();
     version = o.opened().version();
     lastCheckpointVersion = version;
+    newestCheckpoint = version;
+    delivered = version;
     events.accept("learner resumes from " + o.opened().describe());
     ActorRef<Command> self = getContext().getSelf();
-    getContext().pipeToSelf(RlJob.run(getContext().getSystem(), store, job.config(), p -> self.tell(new Progressed(p))),
+    Scheduler scheduler = getContext().getSystem().scheduler();
+    Duration wait = job.config().rl().askTimeout();
+    getContext().pipeToSelf(RlJob.run(getContext().getSystem(), store, job.config(), Optional.empty(),
+            p -> self.tell(new Progressed(p)),
+            l -> AskPattern.<Command, Done>ask(self, r -> new Gate(l.version(), r), wait, scheduler)),
         (summary, e) -> e == null ? new Finished(summary) : new Failed("the RL job", e));
     return this;
+  }
+
+  /**
+   * The bounded-loss rule: the update to version v + 1 starts only when a standby holds a checkpoint of at least
+   * v + 1 − K − max-staleness (a learner with max-staleness 1 commits version c on receiving batch c, one update
+   * later than one with 0). Until then a checkpoint is taken if none covers that version, and the learner waits.
+   */
+  private Behavior<Command> onGate(Gate g) {
+    gates.add(g);
+    long need = required(g.version());
+    if (delivered < need && newestCheckpoint < need && !checkpointing) {
+      checkpoint();
+    }
+    releaseGates();
+    return this;
+  }
+
+  private long required(long version) {
+    return version + 1 - settings.shipEvery() - job.config().rl().lag();
+  }
+
+  private Behavior<Command> onDelivered(Delivered d) {
+    delivered = Math.max(delivered, d.version());
+    releaseGates();
+    return this;
+  }
+
+  private void releaseGates() {
+    gates.removeIf(g -> {
+      boolean open = delivered >= required(g.version());
+      if (open) {
+        g.replyTo().tell(Done.getInstance());
+      }
+      return open;
+    });
+    if (!gates.isEmpty() && !checkpointing && newestCheckpoint < required(gates.get(0).version())) {
+      checkpoint();
+    }
   }
 
   private Behavior<Command> onProgressed(RlJob.Progress p) {
@@ -131,8 +198,11 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
   private Behavior<Command> onCheckpointed(Checkpointed c) {
     checkpointing = false;
     lastCheckpointVersion = Math.max(lastCheckpointVersion, c.version());
+    newestCheckpoint = Math.max(newestCheckpoint, c.version());
     events.accept("checkpoint " + c.id() + " version " + c.version() + " taken in " + c.millis() + " ms");
     shipper.tell(new CheckpointShipper.Ship(c.id(), c.version(), c.info().path()));
+    shipper.tell(new CheckpointShipper.AwaitDelivered(c.version(), deliveredAdapter));
+    releaseGates();
     if (finished) {
       closeStore();
     }

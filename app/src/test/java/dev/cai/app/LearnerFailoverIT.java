@@ -1,0 +1,232 @@
+package dev.cai.app;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.typesafe.config.ConfigFactory;
+import dev.cai.cluster.learner.LearnerJob;
+import dev.cai.cluster.learner.StateDigest;
+import dev.cai.persistence.RecordStore;
+import dev.cai.runtime.gguf.GgmlType;
+import dev.cai.runtime.gguf.TinyLlama;
+import dev.cai.runtime.train.TinyPreferenceModel;
+import dev.cai.streams.RlJob;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.IntStream;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Learner failover across three forked {@code cai node} JVMs on 127.0.0.1 (a policy seed and two learners, so that
+ * keep-majority survives the loss of one): the RL job (tiny models) runs as the cluster singleton on the oldest
+ * learner, which ships a store checkpoint to the standby every 2 updates; after a shipped checkpoint is installed
+ * the active learner is killed with kill -9, the singleton restarts on the standby from that checkpoint (at most
+ * K = 2 updates behind the killed learner) and finishes the run with weights bit-identical to an uninterrupted run.
+ */
+class LearnerFailoverIT {
+  private static final int UPDATES = 8;
+  private static final int SHIP_EVERY = 2;
+  private static final Duration STEP = Duration.ofSeconds(60);
+  private static final Pattern INSTALLED = Pattern.compile(
+      "learner: installed checkpoint (\\S+) version (\\d+) \\((\\d+) files, (\\d+) bytes\\).*");
+  private static final Pattern RESUMED = Pattern.compile("learner: learner resumes from shipped checkpoint (\\S+) at version (\\d+)");
+  private static final Pattern DONE = Pattern.compile("learner: done (version \\d+ policy-sha256 \\S+ state-sha256 \\S+) .*");
+  private static final Pattern SHIPPED = Pattern.compile(
+      "learner: shipped checkpoint \\S+ version (\\d+) \\((\\d+) files, (\\d+) bytes, (\\d+) chunks\\) to \\S+ in (\\d+) ms");
+  private static final Pattern UPDATE = Pattern.compile("learner: update (\\d+).*");
+
+  private final List<Node> nodes = new ArrayList<>();
+
+  /** One forked node: its process and the files its stdout and stderr go to. */
+  record Node(String name, Process process, Path stdout, Path stderr) {
+    List<String> lines() {
+      try {
+        return Files.readAllLines(stdout);
+      } catch (IOException e) {
+        return List.of();
+      }
+    }
+
+    String logs() {
+      try {
+        return name + " stdout:\n" + Files.readString(stdout) + "\n" + name + " stderr:\n" + tail(Files.readString(stderr));
+      } catch (IOException e) {
+        return name + ": " + e;
+      }
+    }
+  }
+
+  @AfterEach
+  void stopAll() throws Exception {
+    for (Node n : nodes) {
+      n.process().destroyForcibly();
+      n.process().waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void shouldResumeTheSingletonOnTheStandbyFromTheShippedCheckpointAndReachTheSameWeights(@TempDir Path dir)
+      throws Exception {
+    Path job = writeJob(dir);
+    // both learners come Up together (role minimum 2), so the job never runs without a standby
+    Path nodeConf = Files.writeString(dir.resolve("node.conf"), "cai.cluster.learner { ship-every = " + SHIP_EVERY
+        + ", chunk-size = 16 KiB, window = 4 }\npekko.cluster.role.learner.min-nr-of-members = 2\n");
+    int[] ports = ClusterFormationIT.freePorts(6);
+    String seeds = "127.0.0.1:" + ports[0];
+    long t0 = System.nanoTime();
+    start(dir, "seed", List.of("--role", "policy", "--seed", seeds, "--port", "" + ports[0], "--management-port",
+        "" + ports[1], "--config", nodeConf.toString()));
+    List<Node> learners = List.of(
+        start(dir, "learner-a", learnerArgs(seeds, ports[2], ports[3], nodeConf, job, dir.resolve("a"))),
+        start(dir, "learner-b", learnerArgs(seeds, ports[4], ports[5], nodeConf, job, dir.resolve("b"))));
+
+    // the uninterrupted run of the same job, in this JVM, meanwhile
+    CompletableFuture<StateDigest> reference = CompletableFuture.supplyAsync(() -> referenceRun(job, dir.resolve("ref")));
+
+    Node active = awaitAny(learners, Pattern.compile("learner: learner resumes from a fresh store.*"));
+    Node standby = learners.get(0) == active ? learners.get(1) : learners.get(0);
+    Matcher installed = awaitLine(standby, INSTALLED);
+    active.process().destroyForcibly(); // kill -9: no shutdown, no leave
+    long killedAt = System.nanoTime();
+    assertTrue(active.process().waitFor(10, TimeUnit.SECONDS));
+    long killedVersion = active.lines().stream().map(UPDATE::matcher).filter(Matcher::matches)
+        .mapToLong(m -> Long.parseLong(m.group(1))).max().orElse(0);
+    assertTrue(Long.parseLong(installed.group(2)) >= SHIP_EVERY && killedVersion < UPDATES, "killed mid-run at update "
+        + killedVersion + " after shipping version " + installed.group(2) + "\n" + active.logs());
+    List<Matcher> shipped = active.lines().stream().map(SHIPPED::matcher).filter(Matcher::matches).toList();
+
+    Matcher resumed = awaitLine(standby, RESUMED);
+    double failoverSecs = (System.nanoTime() - killedAt) / 1e9;
+    List<Matcher> installs = standby.lines().stream().map(INSTALLED::matcher).filter(Matcher::matches).toList();
+    Matcher newest = installs.get(installs.size() - 1);
+    assertEquals(newest.group(1), resumed.group(1), "the standby resumes from the newest checkpoint it installed");
+    long resumedVersion = Long.parseLong(resumed.group(2));
+    assertEquals(Long.parseLong(newest.group(2)), resumedVersion);
+    assertTrue(resumedVersion >= killedVersion - SHIP_EVERY, "at most K = " + SHIP_EVERY + " updates lost: killed at "
+        + killedVersion + ", resumed at " + resumedVersion + "\n" + active.logs());
+
+    Matcher done = awaitLine(standby, DONE);
+    StateDigest expected = reference.get(3, TimeUnit.MINUTES);
+    assertEquals(UPDATES, expected.version());
+    assertEquals(expected.toString(), done.group(1),
+        "policy weights (and critic and Adam moments) bit-identical to the uninterrupted run\n" + standby.logs());
+    System.out.printf("learner failover: %d checkpoint(s) shipped before kill -9 at update %d (%s); the singleton resumed "
+            + "on the standby from version %d %.1f s after the kill; run of %d updates finished %.1f s after start%n",
+        shipped.size(), killedVersion, shipped.stream().map(m -> m.group(1) + ": " + m.group(2) + " files, " + m.group(3)
+            + " bytes, " + m.group(4) + " chunks in " + m.group(5) + " ms").toList(), resumedVersion, failoverSecs, UPDATES,
+        (System.nanoTime() - t0) / 1e9);
+  }
+
+  /** The same job, uninterrupted, on one actor system in this JVM: the final state's digest. */
+  private static StateDigest referenceRun(Path job, Path dir) {
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "reference");
+    try {
+      LearnerJob j = LearnerJob.load(job, ConfigFactory.load(), dir);
+      try (RecordStore store = RecordStore.open(dir.resolve("store"))) {
+        RlJob.Summary s = RlJob.run(system, store, j.config(), p -> { }).toCompletableFuture().get(3, TimeUnit.MINUTES);
+        assertEquals(0, s.startVersion());
+        return StateDigest.of(store);
+      }
+    } catch (Exception e) {
+      throw new IllegalStateException("reference run failed: " + e, e);
+    } finally {
+      system.terminate();
+    }
+  }
+
+  /** Tiny random models and prompts, and a job of {@link #UPDATES} updates of 3 prompts, max-staleness 0, commits every 2. */
+  private static Path writeJob(Path dir) throws Exception {
+    Path policy = dir.resolve("policy.gguf");
+    TinyLlama.write(policy, 3, GgmlType.F32);
+    Path pm = TinyPreferenceModel.train(policy, dir);
+    Path prompts = Files.write(dir.resolve("prompts.jsonl"), IntStream.rangeClosed(1, 40)
+        .mapToObj(i -> "{\"prompt\": \"question number " + i + "?\"}").toList());
+    return Files.writeString(dir.resolve("rl-job.conf"), String.join("\n",
+        "rl-job {",
+        "  sl-checkpoint = \"" + policy.getFileName() + "\"",
+        "  pm = \"" + dir.relativize(pm) + "\"",
+        "  prompts = [\"" + prompts.getFileName() + "\"]",
+        "  updates = " + UPDATES,
+        "  device = cpu",
+        "  settings { batch-size = 3, max-staleness = 0, commit-every = 2, seed = 7, max-new-tokens = 6, epochs = 2,",
+        "    minibatch-size = 2, micro-batch-size = 2, lr = 1e-3, critic-lr = 1e-3, temperature = 0.8 }",
+        "  batching { max-batch-size = 8, max-wait = 5ms }",
+        "}", ""));
+  }
+
+  private static List<String> learnerArgs(String seeds, int port, int mgmt, Path conf, Path job, Path dir) {
+    return List.of("--role", "learner", "--seed", seeds, "--port", "" + port, "--management-port", "" + mgmt,
+        "--config", conf.toString(), "--rl-job", job.toString(), "--learner-dir", dir.toString());
+  }
+
+  private Node start(Path dir, String name, List<String> args) throws IOException {
+    Path out = dir.resolve(name + ".out");
+    Path err = dir.resolve(name + ".err");
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xmx512m", "-Dai.djl.offline=true", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "node"));
+    cmd.addAll(args);
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
+    pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
+    Node n = new Node(name, pb.start(), out, err);
+    nodes.add(n);
+    return n;
+  }
+
+  /** Waits for a stdout line of {@code n} matching {@code p}; fails with every node's output if none comes. */
+  private Matcher awaitLine(Node n, Pattern p) throws Exception {
+    long deadline = System.nanoTime() + STEP.toNanos();
+    while (System.nanoTime() < deadline) {
+      for (String line : n.lines()) {
+        Matcher m = p.matcher(line);
+        if (m.matches()) {
+          return m;
+        }
+      }
+      if (!n.process().isAlive()) {
+        fail(n.name() + " exited (" + n.process().exitValue() + ") before printing " + p + "\n" + allLogs());
+      }
+      Thread.sleep(100);
+    }
+    fail(n.name() + " printed no line matching " + p + " within " + STEP.toSeconds() + " s\n" + allLogs());
+    return null;
+  }
+
+  /** Waits until one of {@code candidates} prints a line matching {@code p}, and returns that node. */
+  private Node awaitAny(List<Node> candidates, Pattern p) throws Exception {
+    long deadline = System.nanoTime() + STEP.toNanos();
+    while (System.nanoTime() < deadline) {
+      for (Node n : candidates) {
+        if (n.lines().stream().anyMatch(l -> p.matcher(l).matches())) {
+          return n;
+        }
+        if (!n.process().isAlive()) {
+          fail(n.name() + " exited (" + n.process().exitValue() + ")\n" + allLogs());
+        }
+      }
+      Thread.sleep(100);
+    }
+    fail("no learner printed a line matching " + p + " within " + STEP.toSeconds() + " s\n" + allLogs());
+    return null;
+  }
+
+  private String allLogs() {
+    return String.join("\n", nodes.stream().map(Node::logs).toList());
+  }
+
+  private static String tail(String s) {
+    return s.length() <= 6000 ? s : "..." + s.substring(s.length() - 6000);
+  }
+}
