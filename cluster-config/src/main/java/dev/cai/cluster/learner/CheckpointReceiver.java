@@ -123,8 +123,8 @@ public final class CheckpointReceiver extends AbstractBehavior<Message> {
       List<String> pruned = shipped.prune(keep, events);
       long bytes = o.getFilesList().stream().mapToLong(f -> f.getSize()).sum();
       events.accept(String.format(java.util.Locale.ROOT,
-          "installed checkpoint %s version %d (%d files, %d bytes) from %s in %d ms%s", installed.id(), o.getVersion(),
-          o.getFilesCount(), bytes, o.getSender(), (System.nanoTime() - startNanos) / 1_000_000,
+          "installed checkpoint %s version %d (%d files, %d bytes, %d chunks) from %s in %d ms%s", installed.id(),
+          o.getVersion(), o.getFilesCount(), bytes, o.getChunkCount(), o.getSender(), (System.nanoTime() - startNanos) / 1_000_000,
           pruned.isEmpty() ? "" : "; removed older " + pruned));
       replyTo.tell(CheckpointAck.newBuilder().setCheckpointId(o.getCheckpointId()).setNextSeq(a.nextSeq())
           .setComplete(true).setReceiver(self).build());
