@@ -59,14 +59,15 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
   private final ActorRef<CheckpointShipper.Command> shipper;
   private final Executor blocking;
   private RecordStore store;
-  private long lastCheckpointVersion;
   private boolean checkpointing;
   private boolean finished;
   private long version;
   /** The newest checkpoint version every standby holds (or that none can still get). */
   private long delivered;
-  /** Version of the newest checkpoint taken or being taken. */
+  /** Version of the newest checkpoint taken. */
   private long newestCheckpoint;
+  /** Version of the learner's last commit. */
+  private long committed;
   private final List<Gate> gates = new ArrayList<>();
   private final ActorRef<CheckpointShipper.Delivered> deliveredAdapter;
 
@@ -111,8 +112,8 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
   private Behavior<Command> onOpened(Opened o) {
     store = o.opened().store();
     version = o.opened().version();
-    lastCheckpointVersion = version;
     newestCheckpoint = version;
+    committed = version;
     delivered = version;
     events.accept("learner resumes from " + o.opened().describe());
     ActorRef<Command> self = getContext().getSelf();
@@ -132,10 +133,6 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
    */
   private Behavior<Command> onGate(Gate g) {
     gates.add(g);
-    long need = required(g.version());
-    if (delivered < need && newestCheckpoint < need && !checkpointing) {
-      checkpoint();
-    }
     releaseGates();
     return this;
   }
@@ -158,7 +155,9 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
       }
       return open;
     });
-    if (!gates.isEmpty() && !checkpointing && newestCheckpoint < required(gates.get(0).version())) {
+    // a waiting learner has committed what it needs (ship-every is a multiple of commit-every): checkpoint it
+    if (!gates.isEmpty() && !checkpointing && newestCheckpoint < required(gates.get(0).version())
+        && committed > newestCheckpoint) {
       checkpoint();
     }
   }
@@ -168,7 +167,8 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
     events.accept("update " + version + (p.replayed() ? " (replayed)" : ""));
     p.learned().commit().ifPresent(c -> {
       events.accept("committed " + c.version());
-      if (c.version() >= lastCheckpointVersion + settings.shipEvery()) {
+      committed = Math.max(committed, c.version());
+      if (c.version() >= newestCheckpoint + settings.shipEvery()) {
         checkpoint();
       }
     });
@@ -197,7 +197,6 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
 
   private Behavior<Command> onCheckpointed(Checkpointed c) {
     checkpointing = false;
-    lastCheckpointVersion = Math.max(lastCheckpointVersion, c.version());
     newestCheckpoint = Math.max(newestCheckpoint, c.version());
     events.accept("checkpoint " + c.id() + " version " + c.version() + " taken in " + c.millis() + " ms");
     shipper.tell(new CheckpointShipper.Ship(c.id(), c.version(), c.info().path()));
@@ -214,7 +213,7 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
     version = f.summary().version();
     events.accept("done " + StateDigest.of(store) + " (started at " + f.summary().startVersion() + ", "
         + f.summary().replayedBatches() + " batches replayed)");
-    if (StateDigest.of(store).version() > lastCheckpointVersion && !checkpointing) {
+    if (StateDigest.of(store).version() > newestCheckpoint && !checkpointing) {
       checkpoint(); // the standbys get the final state too; the store closes once it is taken
     } else if (!checkpointing) {
       closeStore();
