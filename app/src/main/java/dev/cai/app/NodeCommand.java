@@ -14,6 +14,9 @@ import dev.cai.runtime.io.ModelFiles;
 import dev.cai.runtime.model.DeviceSetting;
 import dev.cai.streams.RlJob;
 import dev.cai.streams.RlSettings;
+import dev.cai.cluster.learner.LearnerHa;
+import dev.cai.cluster.learner.LearnerHaSettings;
+import dev.cai.cluster.learner.LearnerJob;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -33,7 +36,8 @@ import picocli.CommandLine;
     description = "Start a cluster node with a role (policy, feedback, learner or all) that joins the seed nodes and "
         + "serves Pekko Management (/ready, /alive, /cluster/members) on 127.0.0.1. SIGTERM or Ctrl-C leaves the "
         + "cluster gracefully. A policy node serves generation, a feedback node AI-feedback scoring (and reasoning), all both: "
-        + "drivers reach them with --model cluster:policy / --feedback-model cluster:feedback (see README, Cluster).")
+        + "drivers reach them with --model cluster:policy / --feedback-model cluster:feedback; with --rl-job, learner nodes run "
+        + "that RL job as a cluster singleton with checkpoint shipping and failover (see README, Cluster).")
 final class NodeCommand implements Callable<Integer> {
   @Spec CommandLine.Model.CommandSpec spec;
 
@@ -68,11 +72,22 @@ final class NodeCommand implements Callable<Integer> {
       + "(the run's SL checkpoint), later the versions the learner ships.")
   boolean rollouts;
 
+  @Option(names = "--rl-job", paramLabel = "FILE",
+      description = "Learner nodes: the RL job (HOCON rl-job block) to run as the cluster singleton on the oldest learner; "
+          + "the others are standbys that receive its store checkpoints every cai.cluster.learner.ship-every updates.")
+  Path rlJob;
+
+  @Option(names = "--learner-dir", paramLabel = "DIR",
+      description = "With --rl-job: this node's learner directory (store, received checkpoints, metrics, exported policy; "
+          + "default: cai.cluster.learner.dir).")
+  Path learnerDir;
+
   @Override
   public Integer call() throws Exception {
     NodeSettings settings = settings();
     Config conf = ClusterConfigs.load(settings);
     Optional<ModelWorkers.Settings> workers = workerSettings(settings.role(), conf);
+    Optional<LearnerJob> job = learnerJob(settings, conf);
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     ClusterNode node = ClusterNode.start(conf);
@@ -101,6 +116,10 @@ final class NodeCommand implements Callable<Integer> {
     out.println("node " + node.address() + " role=" + settings.role().id() + " roles=" + String.join(",", node.roles())
         + " management=" + node.managementUrl() + " seeds=" + settings.seeds() + served);
     out.flush();
+    job.ifPresent(j -> LearnerHa.start(node.system(), j, learnerSettings(conf), line -> {
+      out.println("learner: " + line);
+      out.flush();
+    }));
     node.awaitTermination();
     return 0;
   }
@@ -122,6 +141,33 @@ final class NodeCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
     }
+  }
+
+  /** The RL job of {@code --rl-job}, checked before the node starts; a bad one is a usage error that names it. */
+  private Optional<LearnerJob> learnerJob(NodeSettings settings, Config conf) {
+    if (rlJob == null) {
+      if (learnerDir != null) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--learner-dir needs --rl-job");
+      }
+      return Optional.empty();
+    }
+    if (settings.role() != ClusterRole.LEARNER && settings.role() != ClusterRole.ALL) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--rl-job needs --role learner or all, not "
+          + settings.role().id());
+    }
+    try {
+      LearnerHaSettings ha = learnerSettings(conf);
+      LearnerJob job = LearnerJob.load(rlJob, conf, ha.dir());
+      job.checkShipEvery(ha);
+      return Optional.of(job);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
+    }
+  }
+
+  private LearnerHaSettings learnerSettings(Config conf) {
+    LearnerHaSettings ha = LearnerHaSettings.fromConfig(conf);
+    return learnerDir == null ? ha : ha.withDir(learnerDir);
   }
 
   /** The validated options; a bad value is a usage error that names it. */

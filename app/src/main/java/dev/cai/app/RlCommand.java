@@ -4,7 +4,6 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigValueFactory;
 import dev.cai.actors.BatchingSettings;
 import dev.cai.actors.LearnerActor;
-import dev.cai.actors.PublishedPolicy;
 import dev.cai.actors.RlMetrics;
 import dev.cai.cluster.weights.WeightPublisher;
 import dev.cai.persistence.RecordStore;
@@ -28,7 +27,6 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.function.Consumer;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -136,8 +134,8 @@ final class RlCommand {
           policyWorkers.equals("cluster") ? List.of(new ModelSpec.Cluster("policy")) : List.of());
       return CaiSystem.with(systemConf, system -> {
         // with cluster workers, each published version is shipped to them
-        Optional<Consumer<PublishedPolicy.Versioned>> remote = policyWorkers.equals("cluster")
-            ? Optional.of(WeightPublisher.start(system)) : Optional.empty();
+        RlJob.Hooks remote = policyWorkers.equals("cluster")
+            ? RlJob.Hooks.NONE.withRemotePolicy(WeightPublisher.start(system)) : RlJob.Hooks.NONE;
         try (RecordStore store = RecordStore.open(out.resolve("store"));
             Monitoring.Phase phase = Monitoring.phase(conf, err, "rl", out)) {
           AppMeters.observe(store, "rl");
@@ -171,7 +169,7 @@ final class RlCommand {
      * allows and the policy is exported before the actor system goes down.
      */
     private RlJob.Summary runLive(ActorSystem<?> system, RecordStore store, RlJob.Config job, Config live,
-        PrintWriter err, Optional<Consumer<PublishedPolicy.Versioned>> remote) throws Exception {
+        PrintWriter err, RlJob.Hooks remote) throws Exception {
       LivePrompts.Settings settings = LivePrompts.Settings.fromConfig(live, true);
       try (LiveInputs inputs = LiveInputs.open(system, out, live, http, err)) {
         err.printf("following %s (checked every %d ms); Ctrl-C stops%n", String.join(", ", job.sources().stream()

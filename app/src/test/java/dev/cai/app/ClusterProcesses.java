@@ -59,6 +59,15 @@ final class ClusterProcesses implements AutoCloseable {
       return Files.exists(stdout) ? Files.readString(stdout) : "";
     }
 
+    /** The lines printed on stdout so far. */
+    List<String> lines() {
+      try {
+        return Files.exists(stdout) ? Files.readAllLines(stdout) : List.of();
+      } catch (IOException e) {
+        return List.of();
+      }
+    }
+
     /**
      * The policy router's totals a driver logs when it stops: groups 1 answered, 2 by worker ({@code ADDRESS=N, ...}),
      * 3 retried, 4 failed.
@@ -172,6 +181,25 @@ final class ClusterProcesses implements AutoCloseable {
       Thread.sleep(100);
     }
     fail(p.name() + " did not log '" + text + "' within " + STEP.toSeconds() + " s\n" + allLogs());
+  }
+
+  /** Waits for a stdout line of {@code p} that matches {@code pattern} whole, and returns its match. */
+  Matcher awaitLine(Proc p, Pattern pattern) throws Exception {
+    long deadline = System.nanoTime() + STEP.toNanos();
+    while (System.nanoTime() < deadline) {
+      for (String line : p.lines()) {
+        Matcher m = pattern.matcher(line);
+        if (m.matches()) {
+          return m;
+        }
+      }
+      if (!p.process().isAlive()) {
+        fail(p.name() + " exited (" + p.process().exitValue() + ") before printing " + pattern + "\n" + allLogs());
+      }
+      Thread.sleep(100);
+    }
+    fail(p.name() + " printed no line matching " + pattern + " within " + STEP.toSeconds() + " s\n" + allLogs());
+    return null;
   }
 
   /** GET of a management endpoint of {@code n}. */

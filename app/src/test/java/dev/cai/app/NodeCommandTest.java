@@ -89,4 +89,25 @@ class NodeCommandTest {
     assertEquals("1", r[0], r[1]);
     assertTrue(r[1].contains("error: TLS key store " + missing + " (cai.cluster.tls.key-store) does not exist or is not a file"), r[1]);
   }
+
+  @Test
+  void shouldRefuseAnRlJobOnANodeWithoutTheLearnerRole(@TempDir Path dir) throws Exception {
+    Path job = java.nio.file.Files.writeString(dir.resolve("rl-job.conf"), "rl-job {}");
+    assertUsageError("--rl-job needs --role learner or all, not policy",
+        "node", "--role", "policy", "--seed", "127.0.0.1:25520", "--rl-job", job.toString());
+  }
+
+  @Test
+  void shouldRefuseALearnerDirWithoutAnRlJob(@TempDir Path dir) {
+    assertUsageError("--learner-dir needs --rl-job",
+        "node", "--role", "learner", "--seed", "127.0.0.1:25520", "--learner-dir", dir.toString());
+  }
+
+  @Test
+  void shouldRefuseAnRlJobFileThatNamesAMissingModelBeforeStartingTheNode(@TempDir Path dir) throws Exception {
+    Path job = java.nio.file.Files.writeString(dir.resolve("rl-job.conf"),
+        "rl-job { sl-checkpoint = sl, pm = pm, prompts = p.jsonl, updates = 2 }");
+    assertUsageError("RL job " + job + ": SL checkpoint " + dir.resolve("sl") + " does not exist",
+        "node", "--role", "learner", "--seed", "127.0.0.1:25520", "--rl-job", job.toString());
+  }
 }

@@ -3,6 +3,10 @@ package dev.cai.cluster;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.Parser;
+import dev.cai.protocol.v1.CheckpointAck;
+import dev.cai.protocol.v1.CheckpointChunk;
+import dev.cai.protocol.v1.CheckpointFile;
+import dev.cai.protocol.v1.CheckpointOffer;
 import dev.cai.protocol.v1.Comparison;
 import dev.cai.protocol.v1.ConstitutionRef;
 import dev.cai.protocol.v1.CritiqueRound;
@@ -18,14 +22,14 @@ import dev.cai.protocol.v1.ResponsePair;
 import dev.cai.protocol.v1.Rollout;
 import dev.cai.protocol.v1.SlExample;
 import dev.cai.protocol.v1.SourceOffset;
-import dev.cai.protocol.v1.WorkReply;
-import dev.cai.protocol.v1.WorkRequest;
 import dev.cai.protocol.v1.TensorManifest;
 import dev.cai.protocol.v1.WeightsChunkAck;
 import dev.cai.protocol.v1.WeightsChunkDelivery;
 import dev.cai.protocol.v1.WeightsFetchRefused;
 import dev.cai.protocol.v1.WeightsServed;
 import dev.cai.protocol.v1.WeightsSubscribe;
+import dev.cai.protocol.v1.WorkReply;
+import dev.cai.protocol.v1.WorkRequest;
 import java.io.NotSerializableException;
 import java.util.List;
 import java.util.Map;
@@ -68,7 +72,12 @@ public final class ProtobufSerializer extends SerializerWithStringManifest {
       WeightsFetchRefused.getDefaultInstance(),
       WeightsChunkDelivery.getDefaultInstance(),
       WeightsChunkAck.getDefaultInstance(),
-      WeightsServed.getDefaultInstance()));
+      WeightsServed.getDefaultInstance(),
+      // learner failover (learner_ha.proto)
+      CheckpointOffer.getDefaultInstance(),
+      CheckpointChunk.getDefaultInstance(),
+      CheckpointAck.getDefaultInstance(),
+      CheckpointFile.getDefaultInstance()));
 
   /** Pekko creates serializers reflectively with the system. */
   public ProtobufSerializer(ExtendedActorSystem system) {}

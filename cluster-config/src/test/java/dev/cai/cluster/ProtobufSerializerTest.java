@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.protobuf.Descriptors.Descriptor;
 import com.google.protobuf.Message;
 import dev.cai.protocol.v1.Comparison;
+import dev.cai.protocol.v1.LearnerHaProto;
 import dev.cai.protocol.v1.Prompt;
 import dev.cai.protocol.v1.RecordsProto;
 import dev.cai.protocol.v1.Rollout;
@@ -75,7 +76,7 @@ class ProtobufSerializerTest {
 
   @Test
   void shouldKnowEveryMessageOfTheCaiV1Schema() {
-    Set<String> schema = Stream.of(RecordsProto.getDescriptor(), WeightsProto.getDescriptor())
+    Set<String> schema = Stream.of(RecordsProto.getDescriptor(), WeightsProto.getDescriptor(), LearnerHaProto.getDescriptor())
         .flatMap(f -> f.getMessageTypes().stream()).map(Descriptor::getFullName)
         .collect(Collectors.toCollection(java.util.TreeSet::new));
     // of the work schema, the two envelopes travel; the rest are their fields

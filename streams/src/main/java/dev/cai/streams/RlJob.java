@@ -215,19 +215,40 @@ public final class RlJob {
    */
   public static CompletionStage<Summary> run(ActorSystem<?> system, RecordStore store, Config c,
       Optional<Function<RecordStore, Source<SourcedPrompt, ?>>> feed, Consumer<Progress> progress) {
-    return run(system, store, c, feed, progress, Optional.empty());
+    return run(system, store, c, feed, progress, Hooks.NONE);
   }
 
   /**
-   * Like {@link #run(ActorSystem, RecordStore, Config, Optional, Consumer)}; with {@code remotePolicy} the rollouts
-   * are sampled by the policy workers of the cluster ({@code cai node --role policy --rollouts}, serving the SL
-   * checkpoint as version 0) instead of policy actors of this process: each batch is cut into
-   * {@code cai.rl.policy-actors} chunks spread over the workers, and every version the learner publishes is handed to
-   * {@code remotePolicy}, which ships it to the workers (a worker serves a version once its weights arrived).
+   * How a job is embedded in a cluster.
+   *
+   * @param remotePolicy when present, the rollouts are sampled by the policy workers of the cluster ({@code cai node
+   *     --role policy --rollouts}, serving the SL checkpoint as version 0) instead of policy actors of this process:
+   *     each batch is cut into {@code cai.rl.policy-actors} chunks spread over the workers, and every version the
+   *     learner publishes is handed to it, to ship it to the workers (a worker serves a version once it has arrived)
+   * @param gate the learner takes its next batch only when this, given what it has just learned, completes (e.g. once
+   *     a checkpoint has reached a standby node)
    */
+  public record Hooks(Optional<Consumer<PublishedPolicy.Versioned>> remotePolicy,
+      Function<LearnerActor.Learned, CompletionStage<?>> gate) {
+    /** A job of one process: its own policy actors, no gate. */
+    public static final Hooks NONE = new Hooks(Optional.empty(), l -> CompletableFuture.completedFuture(null));
+
+    /** These hooks with rollouts sampled by the cluster's policy workers, each published version handed to {@code ship}. */
+    public Hooks withRemotePolicy(Consumer<PublishedPolicy.Versioned> ship) {
+      return new Hooks(Optional.of(ship), gate);
+    }
+
+    /** These hooks with the learner waiting on {@code gate} before each next batch. */
+    public Hooks withGate(Function<LearnerActor.Learned, CompletionStage<?>> next) {
+      return new Hooks(remotePolicy, next);
+    }
+  }
+
+  /** Like {@link #run(ActorSystem, RecordStore, Config, Optional, Consumer)}, embedded in a cluster by {@code hooks}. */
   public static CompletionStage<Summary> run(ActorSystem<?> system, RecordStore store, Config c,
-      Optional<Function<RecordStore, Source<SourcedPrompt, ?>>> feed, Consumer<Progress> progress,
-      Optional<Consumer<PublishedPolicy.Versioned>> remotePolicy) {
+      Optional<Function<RecordStore, Source<SourcedPrompt, ?>>> feed, Consumer<Progress> progress, Hooks hooks) {
+    Optional<Consumer<PublishedPolicy.Versioned>> remotePolicy = hooks.remotePolicy();
+    Function<LearnerActor.Learned, CompletionStage<?>> gate = hooks.gate();
     validate(c);
     checkFixedSettings(store, c);
     RlSettings rl = c.rl();
@@ -281,7 +302,7 @@ public final class RlJob {
           totals.version = started.version();
           CompletionStage<Totals> learned = started.version() >= c.updates()
               ? CompletableFuture.completedFuture(totals)
-              : learn(system, learner, store, c, feed, models, graph, started, totals, progress);
+              : learn(system, learner, store, c, feed, models, graph, started, totals, progress, gate);
           return learned
               .thenCompose(t -> t.finished || t.version >= c.updates() ? CompletableFuture.completedFuture(t)
                   : endOfInput(system, learner, rl, t))
@@ -294,7 +315,7 @@ public final class RlJob {
   private static CompletionStage<Totals> learn(ActorSystem<?> system, ActorRef<LearnerActor.Command> learner,
       RecordStore store, Config c, Optional<Function<RecordStore, Source<SourcedPrompt, ?>>> feed,
       RolloutGraph.Models models, RolloutGraph.Settings graph, LearnerActor.Started started, Totals totals,
-      Consumer<Progress> progress) {
+      Consumer<Progress> progress, Function<LearnerActor.Learned, CompletionStage<?>> gate) {
     Source<Input, ?> replay = RolloutGraph.stored(store, started.rolloutsConsumed()).map(b -> new Input(b, true));
     StageMeter learn = RolloutGraph.learnMeter(graph);
     List<String> sourceIds = c.sources().stream().map(PromptSource::id).toList();
@@ -327,7 +348,8 @@ public final class RlJob {
                 progress.accept(new Progress(l, in.replayed(), totals.skipped.get()));
               }
               return l;
-            }))
+            })
+            .thenCompose(l -> l.finished() ? CompletableFuture.completedFuture(l) : gate.apply(l).thenApply(x -> l)))
         .takeWhile(l -> !l.finished(), true)
         .runFold(totals, (t, l) -> t, system);
   }

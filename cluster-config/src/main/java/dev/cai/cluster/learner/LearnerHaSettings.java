@@ -1,0 +1,54 @@
+package dev.cai.cluster.learner;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * Settings of learner failover (HOCON block {@code cai.cluster.learner} in {@code common.conf}).
+ *
+ * @param dir node-local directory: the RL store, received checkpoints, metrics, the exported policy
+ * @param shipEvery updates between shipped checkpoints (K)
+ * @param chunkSize bytes of checkpoint data per chunk message
+ * @param window chunks in flight per standby
+ * @param keep complete checkpoints a standby keeps
+ * @param ackTimeout a transfer with no acknowledgement for this long is abandoned
+ */
+public record LearnerHaSettings(Path dir, int shipEvery, int chunkSize, int window, int keep, Duration ackTimeout) {
+  /** Largest chunk: Artery's default maximum-frame-size is 256 KiB, and a chunk carries a small header too. */
+  public static final int MAX_CHUNK_SIZE = 192 * 1024;
+
+  public LearnerHaSettings {
+    require(dir != null, "dir is required");
+    require(shipEvery >= 1, "ship-every must be >= 1, got " + shipEvery);
+    require(chunkSize >= 1 && chunkSize <= MAX_CHUNK_SIZE,
+        "chunk-size must be 1 B .. " + MAX_CHUNK_SIZE + " B (below Artery's 256 KiB frames), got " + chunkSize);
+    require(window >= 1, "window must be >= 1, got " + window);
+    require(keep >= 1, "keep must be >= 1, got " + keep);
+    require(ackTimeout != null && ackTimeout.compareTo(Duration.ZERO) > 0, "ack-timeout must be > 0");
+  }
+
+  /** Reads {@code cai.cluster.learner} of a node's configuration; a bad value fails naming its key. */
+  public static LearnerHaSettings fromConfig(Config node) {
+    try {
+      Config c = node.getConfig("cai.cluster.learner");
+      long chunk = c.getBytes("chunk-size");
+      return new LearnerHaSettings(Path.of(c.getString("dir")), c.getInt("ship-every"),
+          (int) Math.min(chunk, Integer.MAX_VALUE), c.getInt("window"), c.getInt("keep"), c.getDuration("ack-timeout"));
+    } catch (ConfigException e) {
+      throw new IllegalArgumentException("cai.cluster.learner: " + e.getMessage(), e);
+    }
+  }
+
+  /** The same settings with another node-local directory ({@code --learner-dir}). */
+  public LearnerHaSettings withDir(Path d) {
+    return new LearnerHaSettings(d, shipEvery, chunkSize, window, keep, ackTimeout);
+  }
+
+  private static void require(boolean ok, String message) {
+    if (!ok) {
+      throw new IllegalArgumentException("cai.cluster.learner: " + message);
+    }
+  }
+}
