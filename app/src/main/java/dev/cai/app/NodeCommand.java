@@ -86,8 +86,8 @@ final class NodeCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     NodeSettings settings = settings();
     Config conf = ClusterConfigs.load(settings);
-    Optional<ModelWorkers.Settings> workers = workerSettings(settings.role(), conf);
     Optional<LearnerJob> job = learnerJob(settings, conf);
+    Optional<ModelWorkers.Settings> workers = workerSettings(settings.role(), conf);
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     ClusterNode node = ClusterNode.start(conf);
