@@ -128,7 +128,7 @@ final class BenchClusterCommand implements Callable<Integer> {
   private static void serializationCost(PrintWriter out) throws Exception {
     // a cluster node's serialization settings, in a system that joins nobody
     Config conf = ConfigFactory.parseString("pekko.cluster.seed-nodes = []").withFallback(ClusterConfigs.load(
-        new NodeSettings(ClusterRole.LEARNER, List.of(HostPort.parse("127.0.0.1:1")), Optional.empty(), OptionalInt.of(0),
+        new NodeSettings(ClusterRole.DRIVER, List.of(HostPort.parse("127.0.0.1:1")), Optional.empty(), OptionalInt.of(0),
             OptionalInt.of(0))));
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "cai-serialization", conf);
     try {
@@ -178,7 +178,7 @@ final class BenchClusterCommand implements Callable<Integer> {
         nodes.add(new ProcessBuilder(cmd).redirectOutput(dir.resolve("worker-" + i + ".out").toFile())
             .redirectError(dir.resolve("worker-" + i + ".err").toFile()).start());
       }
-      Config cluster = ClusterConfigs.load(new NodeSettings(ClusterRole.LEARNER, List.of(HostPort.parse(seed)),
+      Config cluster = ClusterConfigs.load(new NodeSettings(ClusterRole.DRIVER, List.of(HostPort.parse(seed)),
           Optional.empty(), OptionalInt.of(0), OptionalInt.of(0)));
       driver = ActorSystem.create(Behaviors.empty(), ClusterConfigs.SYSTEM_NAME,
           cluster.withOnlyPath("pekko").withFallback(conf).resolve());

@@ -14,7 +14,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
 /**
- * Options that make a command the driver of a cai cluster: its actor system joins the cluster (role learner: it owns
+ * Options that make a command the driver of a cai cluster: its actor system joins the cluster (role driver; it owns
  * the run's store), and its {@code cluster:ROLE} models route their calls to the workers of that role.
  */
 final class ClusterOptions {
@@ -50,7 +50,7 @@ final class ClusterOptions {
     }
     Config cluster;
     try {
-      cluster = ClusterConfigs.load(new NodeSettings(ClusterRole.LEARNER, seeds.stream().map(HostPort::parse).toList(),
+      cluster = ClusterConfigs.load(new NodeSettings(ClusterRole.DRIVER, seeds.stream().map(HostPort::parse).toList(),
           Optional.ofNullable(config), OptionalInt.of(port), OptionalInt.of(0)));
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(cmd, e.getMessage(), e);

@@ -145,7 +145,8 @@ class LearnerFailoverIT {
         "  device = cpu",
         "  settings { batch-size = 3, max-staleness = 0, commit-every = 2, seed = 7, max-new-tokens = 6, epochs = 2,",
         "    minibatch-size = 2, micro-batch-size = 2, lr = 1e-3, critic-lr = 1e-3, temperature = 0.8 }",
-        "  batching { max-batch-size = 8, max-wait = 5ms }",
+        // each model call waits 250 ms for a batch to fill: a few seconds per run, time to kill it between checkpoints
+        "  batching { max-batch-size = 8, max-wait = 250ms }",
         "}", ""));
   }
 

@@ -57,13 +57,13 @@ public final class ModelWorkers {
   public record Started(List<ActorRef<WorkRequest>> workers, Optional<ActorRef<PolicyActor.Command>> policy,
       PublishedPolicy published) {}
 
-  /** The worker roles of a node role: policy → [policy], feedback → [feedback], all → both, learner → none. */
+  /** The worker roles of a node role: policy → [policy], feedback → [feedback], all → both, learner and driver → none. */
   public static List<String> workerRoles(ClusterRole role) {
     return switch (role) {
       case POLICY -> List.of("policy");
       case FEEDBACK -> List.of("feedback");
       case ALL -> List.of("policy", "feedback");
-      case LEARNER -> List.of();
+      case LEARNER, DRIVER -> List.of();
     };
   }
 

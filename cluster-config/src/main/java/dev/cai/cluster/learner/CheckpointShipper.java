@@ -1,6 +1,7 @@
 package dev.cai.cluster.learner;
 
 import com.google.protobuf.Message;
+import dev.cai.cluster.ClusterRole;
 import dev.cai.protocol.v1.CheckpointAck;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,6 +20,8 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 
 /**
@@ -74,6 +77,7 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
   private final Map<String, Long> delivered = new HashMap<>();
   private final java.util.List<AwaitDelivered> waiting = new java.util.ArrayList<>();
   private CheckpointChunker latest;
+  private final long startedNanos = System.nanoTime();
 
   private CheckpointShipper(ActorContext<Command> ctx, LearnerHaSettings settings, Consumer<String> events) {
     super(ctx);
@@ -133,6 +137,9 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
 
   /** Answers the waiters whose version every standby has, or that no transfer in progress could still deliver. */
   private void answerWaiting() {
+    if (standbysPending()) {
+      return; // a standby is Up but its receiver not listed yet: the bound counts it (re-checked every tick)
+    }
     waiting.removeIf(a -> {
       boolean done = receivers.keySet().stream()
           .allMatch(r -> delivered.getOrDefault(r, -1L) >= a.version() || !transfers.containsKey(r));
@@ -237,6 +244,24 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
       start(address, to);
     }
     settle();
+  }
+
+  /**
+   * Whether a learner member other than this node is Up but the Receptionist has not listed its receiver yet (it
+   * registers as the node starts; the listing follows within seconds), for at most {@code ack-timeout} after this
+   * shipper started: until then the bound would otherwise ignore a standby the cluster already has.
+   */
+  private boolean standbysPending() {
+    if (System.nanoTime() - startedNanos > settings.ackTimeout().toNanos()) {
+      return false;
+    }
+    for (Member m : Cluster.get(getContext().getSystem()).state().getMembers()) {
+      if (m.status() == MemberStatus.up() && m.hasRole(ClusterRole.LEARNER.id()) && !m.address().equals(self)
+          && !receivers.containsKey(m.address().toString())) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** After any change: answers the waiters, deletes the local checkpoints no transfer reads (except the newest). */
