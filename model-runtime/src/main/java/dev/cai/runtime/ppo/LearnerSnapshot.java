@@ -15,7 +15,7 @@ public record LearnerSnapshot(long version, double klCoef, long rngState, Checkp
     }
   }
 
-  /** Checks the scalars of a learner state (also of one restored tensor by tensor). */
+  /** Checks the scalars of a learner state (also of a stored one restored tensor by tensor). */
   static void check(long version, double klCoef) {
     if (version < 0) {
       throw new IllegalArgumentException("Policy version must be >= 0, got " + version);
