@@ -100,7 +100,11 @@ public final class LearnerRestoreBench {
           heapBefore >> 20, heapPeak >> 20, directBefore >> 20, direct() >> 20, vmHwm(),
           Runtime.getRuntime().maxMemory() >> 20);
       if (verify) {
+        heap.forEach(MemoryPoolMXBean::resetPeakUsage);
+        long e0 = System.nanoTime();
         List<String> again = LearnerStateCodec.encode(learner.state(), List.of(), (k, v) -> { }).getTensorNamesList();
+        System.out.printf(Locale.ROOT, "verify (a commit's encoding, without the store): %.1f s, heap peak <= %d MiB%n",
+            (System.nanoTime() - e0) / 1e9, heap.stream().mapToLong(p -> p.getPeakUsage().getUsed()).sum() >> 20);
         System.out.println(again.equals(header[0].getTensorNamesList())
             ? "verify: every restored tensor has the SHA-256 the header names"
             : "verify: MISMATCH between the restored state and the header");
