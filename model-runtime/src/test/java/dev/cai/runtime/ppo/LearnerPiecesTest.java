@@ -174,6 +174,12 @@ class LearnerPiecesTest {
     assertRestoreFails(h.toBuilder().addTensorNames(foreignKey).build(), withForeign,
         "tensor '" + foreign.getTensorName() + "' does not fit the learner", "no model parameter");
     assertRestoreFails(h.toBuilder().addTensorNames(key).build(), blobs, "tensor '" + name + "'", "twice");
+    String secondMoment = h.getTensorNamesList().stream().filter(k -> k.startsWith("critic/adam.v/")).findFirst()
+        .orElseThrow();
+    String param = secondMoment.substring("critic/adam.v/".length(), secondMoment.lastIndexOf('@'));
+    LearnerStateHeader oneMoment = h.toBuilder().clearTensorNames()
+        .addAllTensorNames(h.getTensorNamesList().stream().filter(k -> !k.equals(secondMoment)).toList()).build();
+    assertRestoreFails(oneMoment, blobs, "is inconsistent: critic: ", "only one of the two moments of [" + param + "]");
   }
 
   @Test
