@@ -7,7 +7,6 @@ import dev.cai.protocol.v1.LearnerStateHeader;
 import dev.cai.protocol.v1.Rollout;
 import dev.cai.protocol.v1.SourceOffset;
 import dev.cai.runtime.model.LlamaConfig;
-import dev.cai.runtime.ppo.LearnerSnapshot;
 import dev.cai.runtime.ppo.LearnerStateCodec;
 import dev.cai.runtime.ppo.PpoLearner;
 import dev.cai.runtime.ppo.RolloutSample;
@@ -94,8 +93,8 @@ public final class LearnerActor extends AbstractBehavior<LearnerActor.Command> {
   public record GetPolicy(ActorRef<StatusReply<PublishedPolicy.Versioned>> replyTo) implements Command {}
 
   /**
-   * A learner built from the base models, with the configs of its policy and critic (the committed state is decoded
-   * and checked against them).
+   * A learner built from the base models, with the configs of its policy and critic (the committed state is restored
+   * into the learner's own arrays, each tensor checked against the parameter it replaces).
    */
   public record Built(PpoLearner learner, LlamaConfig policyConfig, LlamaConfig criticConfig) {}
 
@@ -201,9 +200,8 @@ public final class LearnerActor extends AbstractBehavior<LearnerActor.Command> {
         trimMetrics(0);
         return new Ready(l, new State(0, 0, published.baseVersion(), 0, l.klCoef()), false);
       }
-      LearnerSnapshot snapshot = LearnerStateCodec.decode(header.get(), store::learnerState, built.policyConfig(),
-          built.criticConfig(), store.location());
-      l.restore(snapshot);
+      // one tensor at a time, straight into the learner's arrays: never the whole 3.2 GB of a 135M policy and critic
+      LearnerStateCodec.restore(header.get(), store::learnerState, store.location(), l.restoreTarget());
       long version = l.version();
       long consumed = checkRestored(header.get(), offset, version);
       trimMetrics(version);

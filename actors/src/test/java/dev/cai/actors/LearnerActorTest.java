@@ -1,11 +1,16 @@
 package dev.cai.actors;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.protobuf.ByteString;
 import dev.cai.persistence.Commit;
 import dev.cai.persistence.RecordKind;
 import dev.cai.persistence.RecordStore;
+import dev.cai.protocol.Codecs;
+import dev.cai.protocol.v1.LearnerStateHeader;
+import dev.cai.protocol.v1.PolicyWeightsChunk;
 import dev.cai.protocol.v1.Rollout;
 import dev.cai.runtime.gguf.TinyLlama;
 import dev.cai.runtime.model.DeviceSetting;
@@ -112,6 +117,44 @@ class LearnerActorTest {
       assertEquals(4, restored.rolloutsConsumed());
       assertTrue(restored.restored());
       assertEquals(2, fresh.served());
+      ModelWeights before = published.latest().orElseThrow().weights();
+      ModelWeights after = fresh.latest().orElseThrow().weights();
+      assertEquals(before.tensors().keySet(), after.tensors().keySet());
+      before.tensors().forEach((k, t) -> assertArrayEquals(t.data(), after.tensors().get(k).data(), 0f, k));
+    }
+  }
+
+  @Test
+  void shouldRefuseToStartFromACorruptOrIncompleteLearnerState() throws Exception {
+    try (RecordStore store = RecordStore.open(dir.resolve("store"))) {
+      store.commit(new Commit().appendAll(RecordKind.ROLLOUTS, batch(0, 0)));
+      ActorRef<LearnerActor.Command> learner = spawn(store, new PublishedPolicy(0), 1);
+      start(learner).getValue();
+      assertEquals(1, learn(learner, 0, 0, batch(0, 0)).getValue().commit().orElseThrow().version());
+      testKit.stop(learner);
+
+      LearnerStateHeader h = store.learnerHeader().orElseThrow();
+      String key = h.getTensorNames(h.getTensorNamesCount() - 1); // the last: critic/adam.v/…
+      String name = key.substring(0, key.lastIndexOf('@'));
+      byte[] intact = store.learnerState(key).orElseThrow();
+      PolicyWeightsChunk c = Codecs.POLICY_WEIGHTS_CHUNK.decode(intact);
+      byte[] data = c.getData().toByteArray();
+      data[0] ^= 1;
+      store.commit(new Commit().putLearnerState(key,
+          Codecs.POLICY_WEIGHTS_CHUNK.encode(c.toBuilder().setData(ByteString.copyFrom(data)).build())));
+      StatusReply<LearnerActor.Started> corrupt = start(spawn(store, new PublishedPolicy(0), 1));
+      assertTrue(corrupt.isError());
+      assertTrue(corrupt.getError().getMessage().startsWith("Cannot restore the PPO learner from " + store.location())
+          && corrupt.getError().getMessage().contains("tensor '" + name + "' fails its SHA-256 check"),
+          corrupt.getError().getMessage());
+
+      store.commit(new Commit().deleteLearnerState(key));
+      StatusReply<LearnerActor.Started> missing = start(spawn(store, new PublishedPolicy(0), 1));
+      assertTrue(missing.getError().getMessage().contains("lists tensor '" + name + "' but its blob"),
+          missing.getError().getMessage());
+
+      store.commit(new Commit().putLearnerState(key, intact));
+      assertEquals(1, start(spawn(store, new PublishedPolicy(0), 1)).getValue().version(), "intact again: restores");
     }
   }
 

@@ -1,9 +1,9 @@
 package dev.cai.runtime.ppo;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.UnsafeByteOperations;
 import dev.cai.protocol.Codecs;
-import dev.cai.protocol.ProtocolException;
 import dev.cai.protocol.v1.DType;
 import dev.cai.protocol.v1.LearnerStateHeader;
 import dev.cai.protocol.v1.PolicyWeightsChunk;
@@ -15,6 +15,7 @@ import dev.cai.runtime.model.LlamaConfig;
 import dev.cai.runtime.train.Trainer;
 import dev.cai.runtime.weights.HostTensor;
 import dev.cai.runtime.weights.ModelWeights;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.security.MessageDigest;
@@ -41,9 +42,11 @@ import java.util.function.Function;
  * are 3.2 GB): {@link #encode} hands each blob to a writer one at a time (write each in its own small commit; an
  * unreferenced blob is invisible), then the header is committed atomically together with the input offsets and the
  * deletion of the blobs the new header no longer references ({@link #blobKeys}). A crash before the header commit
- * leaves the previous header and its blobs intact; leftovers are deleted by the next commit. {@link #decode} checks
- * all of it: a missing, mis-shaped, foreign or corrupt blob is an {@link IllegalStateException} naming the store and
- * the tensor, never a silent reset.
+ * leaves the previous header and its blobs intact; leftovers are deleted by the next commit. How a learner restores
+ * (again without the whole state in memory): {@link #restore} reads one blob at a time and hands its checked tensor
+ * straight to the learner ({@link PpoLearner#restoreTarget()}). {@link #restore} and {@link #decode} check all of it:
+ * a missing, mis-shaped, foreign or corrupt blob is an {@link IllegalStateException} naming the store and the tensor,
+ * never a silent reset.
  */
 public final class LearnerStateCodec {
   /** Layout version of the values; a newer one is refused. */
@@ -189,12 +192,74 @@ public final class LearnerStateCodec {
     h.addTensorNames(key);
   }
 
+  /** The scalars of a stored learner state, read from its header. */
+  public record Scalars(long version, double klCoef, long rngState, long policyOptimizerStep, long criticOptimizerStep) {
+    /** Optimizer steps of {@code role} ({@code policy} or {@code critic}). */
+    public long optimizerStep(String role) {
+      return role.equals("policy") ? policyOptimizerStep : criticOptimizerStep;
+    }
+  }
+
+  /** Receives the checked tensors of a stored learner state one at a time ({@link #restore}). */
+  public interface StateTarget {
+    /**
+     * Tensor {@code name} of {@code role}'s {@code part} (as {@link StateSource#exportTensors} names them) with its
+     * float32 values, little-endian, in {@code data}: read-only and valid during the call only. A tensor that does
+     * not fit the target is an {@link IllegalArgumentException}.
+     */
+    void tensor(String role, String part, String name, long[] shape, ByteBuffer data);
+
+    /** After the last tensor: the scalars; a state that left something out is an {@link IllegalArgumentException}. */
+    void finish(Scalars scalars);
+  }
+
   /**
-   * The snapshot {@code header} references, reading each blob with {@code getBlob} (empty when absent);
-   * {@code where} names the store in errors. Missing, mis-shaped or corrupt tensors throw {@link IllegalStateException}.
+   * Loads the state {@code header} references into {@code target} one tensor at a time, reading each blob with
+   * {@code getBlob} (empty when absent) only when its turn comes: the heap holds at most one blob (the largest tensor,
+   * e.g. the 49152×576 embedding: 113 MB) instead of the whole state. {@code where} names the store in errors. The
+   * header is checked before the first tensor; a missing, mis-shaped, corrupt or foreign tensor, or one the target
+   * refuses, is an {@link IllegalStateException} naming the store and the tensor. After a failure the target holds a
+   * mix of states (for a learner: close it; the stored state itself is untouched).
+   */
+  public static void restore(LearnerStateHeader header, Function<String, Optional<byte[]>> getBlob, String where,
+      StateTarget target) {
+    Scalars scalars = scalars(header, where);
+    read(header, getBlob, where, (role, part, name, shape, data) -> {
+      try {
+        target.tensor(role, part, name, shape, data);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalStateException("Learner state in " + where + ": tensor '" + role + "/" + part + "/" + name
+            + "' does not fit the learner: " + e.getMessage(), e);
+      }
+    });
+    try {
+      target.finish(scalars);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalStateException("Learner state in " + where + " is inconsistent: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The snapshot {@code header} references, all in host memory (for tools and tests; a learner restores with
+   * {@link #restore}), reading each blob with {@code getBlob} (empty when absent); {@code where} names the store in
+   * errors. Missing, mis-shaped or corrupt tensors throw {@link IllegalStateException}.
    */
   public static LearnerSnapshot decode(LearnerStateHeader header, Function<String, Optional<byte[]>> getBlob,
       LlamaConfig policyConfig, LlamaConfig criticConfig, String where) {
+    Scalars scalars = scalars(header, where);
+    Map<String, Map<String, HostTensor>> parts = new LinkedHashMap<>();
+    read(header, getBlob, where, (role, part, name, shape, data) -> {
+      float[] f = new float[Math.toIntExact(data.remaining() / Float.BYTES)];
+      data.order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(f);
+      parts.computeIfAbsent(role + "/" + part + "/", k -> new LinkedHashMap<>()).put(name, new HostTensor(name, shape, f));
+    });
+    return new LearnerSnapshot(scalars.version(), scalars.klCoef(), scalars.rngState(),
+        checkpoint("policy", policyConfig, parts, header, scalars, where),
+        checkpoint("critic", criticConfig, parts, header, scalars, where));
+  }
+
+  /** The header's scalars, after checking its schema, optimizer, RNG state and optimizer steps. */
+  private static Scalars scalars(LearnerStateHeader header, String where) {
     if (header.getSchemaVersion() > SCHEMA_VERSION) {
       throw new IllegalStateException("Learner state in " + where + " has schema version " + header.getSchemaVersion()
           + "; this build reads up to " + SCHEMA_VERSION);
@@ -207,41 +272,60 @@ public final class LearnerStateCodec {
       throw new IllegalStateException("Learner state in " + where + " has an RNG state of " + header.getRngState().size()
           + " bytes, expected " + Long.BYTES);
     }
-    Map<String, Map<String, HostTensor>> parts = new LinkedHashMap<>();
-    for (String key : header.getTensorNamesList()) {
-      int at = key.lastIndexOf('@');
-      if (!isBlobKey(key)) {
-        throw new IllegalStateException("Learner state in " + where + " lists '" + key + "', which is not a tensor blob key");
-      }
-      String name = key.substring(0, at);
-      byte[] bytes = getBlob.apply(key).orElseThrow(() -> new IllegalStateException("Learner state in " + where
-          + " lists tensor '" + name + "' but its blob " + key.substring(at + 1, at + 13) + "… is missing"));
-      String part = name.substring(0, name.indexOf('/', name.indexOf('/') + 1) + 1);
-      String tensor = name.substring(part.length());
-      HostTensor t = tensor(name, key.substring(at + 1), bytes, header.getPolicyVersion(), where);
-      parts.computeIfAbsent(part, k -> new LinkedHashMap<>()).put(tensor, t);
+    try {
+      LearnerSnapshot.check(header.getPolicyVersion(), header.getKlCoef());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalStateException("Learner state in " + where + ": " + e.getMessage(), e);
     }
     long rng = ByteBuffer.wrap(header.getRngState().toByteArray()).getLong();
-    return new LearnerSnapshot(header.getPolicyVersion(), header.getKlCoef(), rng,
-        checkpoint("policy", policyConfig, parts, header, where), checkpoint("critic", criticConfig, parts, header, where));
+    return new Scalars(header.getPolicyVersion(), header.getKlCoef(), rng, optimizerStep("policy", header, where),
+        optimizerStep("critic", header, where));
   }
 
-  private static Checkpoint checkpoint(String role, LlamaConfig config, Map<String, Map<String, HostTensor>> parts,
-      LearnerStateHeader header, String where) {
-    Map<String, HostTensor> weights = parts.getOrDefault(role + "/weights/", Map.of());
-    if (weights.isEmpty()) {
-      throw new IllegalStateException("Learner state in " + where + " has no " + role + " weights");
-    }
+  private static long optimizerStep(String role, LearnerStateHeader header, String where) {
     String stepText = header.getAttributesOrDefault(role + ".optimizer_step", null);
     if (stepText == null) {
       throw new IllegalStateException("Learner state in " + where + " has no " + role + ".optimizer_step");
     }
-    long step;
     try {
-      step = Long.parseLong(stepText);
+      return Long.parseLong(stepText);
     } catch (NumberFormatException e) {
       throw new IllegalStateException("Learner state in " + where + " has " + role + ".optimizer_step '" + stepText + "'");
     }
+  }
+
+  /** Receives one checked tensor of {@link #read}. */
+  @FunctionalInterface
+  private interface TensorSink {
+    void accept(String role, String part, String name, long[] shape, ByteBuffer data);
+  }
+
+  /** Reads, checks and hands over every tensor {@code header} lists, in its order, one blob on the heap at a time. */
+  private static void read(LearnerStateHeader header, Function<String, Optional<byte[]>> getBlob, String where,
+      TensorSink sink) {
+    for (String key : header.getTensorNamesList()) {
+      if (!isBlobKey(key)) {
+        throw new IllegalStateException("Learner state in " + where + " lists '" + key + "', which is not a tensor blob key");
+      }
+      int at = key.lastIndexOf('@');
+      String name = key.substring(0, at);
+      byte[] bytes = getBlob.apply(key).orElseThrow(() -> new IllegalStateException("Learner state in " + where
+          + " lists tensor '" + name + "' but its blob " + key.substring(at + 1, at + 13) + "… is missing"));
+      PolicyWeightsChunk c = chunk(name, key.substring(at + 1), bytes, header.getPolicyVersion(), where);
+      int roleEnd = name.indexOf('/');
+      int partEnd = name.indexOf('/', roleEnd + 1);
+      sink.accept(name.substring(0, roleEnd), name.substring(roleEnd + 1, partEnd), name.substring(partEnd + 1),
+          c.getShapeList().stream().mapToLong(Long::longValue).toArray(), c.getData().asReadOnlyByteBuffer());
+    }
+  }
+
+  private static Checkpoint checkpoint(String role, LlamaConfig config, Map<String, Map<String, HostTensor>> parts,
+      LearnerStateHeader header, Scalars scalars, String where) {
+    Map<String, HostTensor> weights = parts.getOrDefault(role + "/weights/", Map.of());
+    if (weights.isEmpty()) {
+      throw new IllegalStateException("Learner state in " + where + " has no " + role + " weights");
+    }
+    long step = scalars.optimizerStep(role);
     Map<String, String> hyper = new LinkedHashMap<>();
     Map<String, String> extra = new LinkedHashMap<>();
     header.getAttributesMap().forEach((k, v) -> {
@@ -262,16 +346,21 @@ public final class LearnerStateCodec {
     }
   }
 
-  private static HostTensor tensor(String name, String keySha, byte[] bytes, long version, String where) {
+  /**
+   * The chunk in {@code bytes} after checking it against its key and header: its data aliases {@code bytes} (parsed
+   * without a copy; the SHA-256 is computed over it in place).
+   */
+  private static PolicyWeightsChunk chunk(String name, String keySha, byte[] bytes, long version, String where) {
     PolicyWeightsChunk c;
     try {
-      c = Codecs.POLICY_WEIGHTS_CHUNK.decode(bytes);
-    } catch (ProtocolException e) {
+      CodedInputStream in = CodedInputStream.newInstance(bytes);
+      in.enableAliasing(true); // bytes is this call's own copy of the blob: the data field wraps it
+      c = PolicyWeightsChunk.parseFrom(in);
+    } catch (IOException e) {
       throw new IllegalStateException("Learner state in " + where + ": tensor '" + name + "' is not readable: "
           + e.getMessage(), e);
     }
     String problem = null;
-    byte[] data = c.getData().toByteArray();
     long numel = c.getShapeList().stream().mapToLong(Long::longValue).reduce(1, (a, b) -> a * b);
     if (!c.getTensorName().equals(name)) {
       problem = "holds tensor '" + c.getTensorName() + "'";
@@ -279,20 +368,17 @@ public final class LearnerStateCodec {
       problem = "belongs to policy version " + c.getVersion() + ", the header to " + version;
     } else if (c.getDtype() != DType.FLOAT32 || c.getChunkCount() != 1) {
       problem = "has dtype " + c.getDtype() + " in " + c.getChunkCount() + " chunks (expected one FLOAT32 chunk)";
-    } else if (numel * Float.BYTES != data.length) {
-      problem = "has " + data.length + " bytes for shape " + c.getShapeList();
+    } else if (c.getShapeList().stream().anyMatch(d -> d < 0) || numel * Float.BYTES != c.getData().size()) {
+      problem = "has " + c.getData().size() + " bytes for shape " + c.getShapeList();
     } else if (!keySha.equals(c.getTensorSha256())) {
       problem = "holds a blob of other content than its key names";
-    } else if (!sha256(data).equals(c.getTensorSha256())) {
+    } else if (!sha256(c.getData().asReadOnlyByteBuffer()).equals(c.getTensorSha256())) {
       problem = "fails its SHA-256 check (corrupt)";
     }
     if (problem != null) {
       throw new IllegalStateException("Learner state in " + where + ": tensor '" + name + "' " + problem);
     }
-    float[] f = new float[(int) numel];
-    ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(f);
-    String tensorName = name.substring(name.indexOf('/', name.indexOf('/') + 1) + 1);
-    return new HostTensor(tensorName, c.getShapeList().stream().mapToLong(Long::longValue).toArray(), f);
+    return c;
   }
 
   static byte[] floatBytes(float[] data) {
@@ -303,8 +389,14 @@ public final class LearnerStateCodec {
 
   /** SHA-256 of {@code data}, lower-case hex. */
   public static String sha256(byte[] data) {
+    return sha256(ByteBuffer.wrap(data));
+  }
+
+  private static String sha256(ByteBuffer data) {
     try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
+      MessageDigest d = MessageDigest.getInstance("SHA-256");
+      d.update(data.duplicate());
+      return HexFormat.of().formatHex(d.digest());
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }

@@ -14,8 +14,10 @@ import dev.cai.runtime.train.TrainRng;
 import dev.cai.runtime.train.Trainer;
 import dev.cai.runtime.weights.HostTensor;
 import dev.cai.runtime.weights.ModelWeights;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -453,6 +455,49 @@ public final class PpoLearner implements AutoCloseable {
       @Override
       public void exportTensors(String role, Trainer.StateVisitor visitor) {
         t(role).exportState(visitor);
+      }
+    };
+  }
+
+  /**
+   * Where {@link LearnerStateCodec#restore} loads a stored state into this learner (built from the same base model
+   * shapes): each tensor goes straight into the live parameter or a new optimizer moment, so the heap never holds more
+   * than the tensor at hand. The first tensor of a role drops that role's optimizer moments; after a failed restore
+   * the learner holds a mix of states: close it.
+   */
+  public LearnerStateCodec.StateTarget restoreTarget() {
+    return new LearnerStateCodec.StateTarget() {
+      private final Map<String, Trainer.StateImport> imports = new HashMap<>();
+
+      private Trainer trainer(String role) {
+        return switch (role) {
+          case "policy" -> policyTrainer;
+          case "critic" -> criticTrainer;
+          default -> throw new IllegalArgumentException("unknown model role '" + role + "'");
+        };
+      }
+
+      @Override
+      public void tensor(String role, String part, String name, long[] shape, ByteBuffer data) {
+        imports.computeIfAbsent(role, r -> trainer(r).importState()).tensor(part, name, shape, data);
+      }
+
+      @Override
+      public void finish(LearnerStateCodec.Scalars s) {
+        for (String role : List.of("policy", "critic")) {
+          Trainer.StateImport i = imports.get(role);
+          if (i == null) {
+            throw new IllegalArgumentException("it has no " + role + " tensors");
+          }
+          try {
+            i.finish(s.optimizerStep(role));
+          } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(role + ": " + e.getMessage(), e);
+          }
+        }
+        kl = new KlController(s.klCoef(), settings.targetKl(), settings.klHorizon(), settings.adaptiveKl());
+        rng = new TrainRng(s.rngState());
+        version = s.version();
       }
     };
   }

@@ -2,6 +2,7 @@ package dev.cai.runtime.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.cai.runtime.io.OptimizerState;
 import dev.cai.runtime.weights.HostTensor;
@@ -11,6 +12,8 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * AdamW: Adam with decoupled weight decay (Loshchilov &amp; Hutter 2019, "Decoupled Weight Decay Regularization",
@@ -189,6 +192,41 @@ public final class AdamW implements AutoCloseable {
     firstMoments.putAll(newM);
     secondMoments.putAll(newV);
     step = state.step();
+  }
+
+  /** Drops the step and every moment before a saved state is loaded moment by moment ({@link #importMoment}). */
+  public void beginImport() {
+    clearMoments();
+    step = 0;
+  }
+
+  /**
+   * Copies {@code values} into a new first ({@code m}) or second ({@code v}) moment of parameter {@code name},
+   * allocated by the engine (not backed by a Java buffer); the caller has checked name and shape against the parameter.
+   */
+  public void importMoment(String name, boolean first, NDArray values) {
+    Map<String, NDArray> moments = first ? firstMoments : secondMoments;
+    if (moments.containsKey(name)) {
+      throw new IllegalArgumentException("Optimizer state has the " + (first ? "first" : "second") + " moment of '"
+          + name + "' twice");
+    }
+    NDArray moment = manager.zeros(values.getShape(), values.getDataType());
+    moment.set(new NDIndex("..."), values); // an in-place copy into the moment's own memory
+    moments.put(name, moment);
+  }
+
+  /** Ends an import ({@link #beginImport}): every parameter with a first moment has a second one and vice versa. */
+  public void finishImport(long step) {
+    if (!firstMoments.keySet().equals(secondMoments.keySet())) {
+      Set<String> unpaired = new TreeSet<>(firstMoments.keySet());
+      unpaired.addAll(secondMoments.keySet());
+      unpaired.removeIf(k -> firstMoments.containsKey(k) && secondMoments.containsKey(k));
+      throw new IllegalArgumentException("Optimizer state has only one of the two moments of " + unpaired);
+    }
+    if (step < 0) {
+      throw new IllegalArgumentException("Optimizer step must be >= 0, got " + step);
+    }
+    this.step = step;
   }
 
   private NDArray toDevice(HostTensor t, Shape expected, String name) {

@@ -3,6 +3,7 @@ package dev.cai.runtime.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.training.GradientCollector;
 import dev.cai.runtime.io.Checkpoint;
 import dev.cai.runtime.io.OptimizerState;
@@ -10,14 +11,19 @@ import dev.cai.runtime.io.TrainerState;
 import dev.cai.runtime.model.GradMode;
 import dev.cai.runtime.model.LlamaModel;
 import dev.cai.runtime.weights.HostTensor;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Optimizer steps for a {@link LlamaModel} and its scalar heads: forward each micro-batch under a DJL gradient
@@ -325,6 +331,92 @@ public final class Trainer implements AutoCloseable {
   @FunctionalInterface
   public interface StateVisitor {
     void visit(String part, HostTensor tensor);
+  }
+
+  /**
+   * Starts loading a state that {@link #exportState} wrote, one tensor at a time, so that no host copy of the whole
+   * state is ever made: drops the optimizer's moments now; {@link StateImport#tensor} copies each tensor into the live
+   * parameter (or a new moment) and {@link StateImport#finish} checks that every parameter was loaded. A failed import
+   * leaves the trainer with a mix of states: close it and its model.
+   */
+  public StateImport importState() {
+    return new StateImport();
+  }
+
+  /** One import of a saved state into this trainer's arrays (see {@link #importState}). */
+  public final class StateImport {
+    private final Set<String> loaded = new HashSet<>();
+    // One direct buffer reused for every tensor (grown to the largest): the engine reads a tensor from it, then the
+    // values are copied into arrays the engine owns, so neither the heap nor Java's direct memory holds the state.
+    private ByteBuffer staging = ByteBuffer.allocateDirect(0);
+
+    private StateImport() {
+      optimizer.beginImport();
+    }
+
+    /**
+     * Copies tensor {@code name} of {@code part} ({@code weights}, {@code heads}, {@code adam.m} or {@code adam.v},
+     * as {@link #exportState} names them) from {@code data}: its float32 values, little-endian. A tensor that names no
+     * parameter of that part, has another shape or comes twice is an {@link IllegalArgumentException}.
+     */
+    public void tensor(String part, String name, long[] shape, ByteBuffer data) {
+      NDArray param = params.get(name);
+      boolean modelParam = model.namedParameters().containsKey(name);
+      boolean known = switch (part) {
+        case "weights" -> modelParam;
+        case "heads" -> param != null && !modelParam;
+        case "adam.m", "adam.v" -> param != null;
+        default -> throw new IllegalArgumentException("Unknown part '" + part + "' of a trainer state");
+      };
+      if (!known) {
+        throw new IllegalArgumentException("'" + name + "' is no " + (part.startsWith("adam") ? "trained parameter"
+            : part.equals("heads") ? "head parameter" : "model parameter") + " of this trainer");
+      }
+      if (!Arrays.equals(shape, param.getShape().getShape())) {
+        throw new IllegalArgumentException("'" + name + "' has shape " + Arrays.toString(shape)
+            + " but the parameter has " + param.getShape());
+      }
+      boolean weight = !part.startsWith("adam");
+      if (weight && !loaded.add(name)) {
+        throw new IllegalArgumentException("'" + name + "' comes twice");
+      }
+      GradMode.disabled(() -> {
+        try (NDArray values = stage(name, param, data)) {
+          if (weight) {
+            param.set(new NDIndex("..."), values); // in place: same array, so optimizer references stay valid
+          } else {
+            optimizer.importMoment(name, part.equals("adam.m"), values);
+          }
+        }
+      });
+    }
+
+    /** An array over the staging buffer holding {@code data} (little-endian float32 with {@code param}'s shape). */
+    private NDArray stage(String name, NDArray param, ByteBuffer data) {
+      long bytes = param.size() * Float.BYTES;
+      if (data.remaining() != bytes) {
+        throw new IllegalArgumentException("'" + name + "' has " + data.remaining() + " bytes, expected "
+            + bytes);
+      }
+      if (staging.capacity() < bytes) {
+        staging = ByteBuffer.allocateDirect(Math.toIntExact(bytes));
+      }
+      ByteBuffer view = staging.slice(0, (int) bytes).order(ByteOrder.nativeOrder());
+      view.asFloatBuffer().put(data.duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer());
+      return model.manager().create(view, param.getShape(), DataType.FLOAT32);
+    }
+
+    /** Ends the import with optimizer step {@code step}: every parameter must have been loaded. */
+    public void finish(long step) {
+      List<String> missing = params.keySet().stream().filter(k -> !loaded.contains(k)).sorted().toList();
+      if (!missing.isEmpty()) {
+        throw new IllegalArgumentException("the state lacks " + missing.size() + " parameter(s): "
+            + (missing.size() > 5 ? missing.subList(0, 5) + " …" : missing));
+      }
+      optimizer.finishImport(step);
+      model.parametersUpdated();
+      staging = null;
+    }
   }
 
   /** {@code extra} plus the schedule and clipping settings, as {@link #checkpoint} records them in its trainer state. */

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.protobuf.ByteString;
 import dev.cai.protocol.Codecs;
 import dev.cai.protocol.v1.LearnerStateHeader;
 import dev.cai.protocol.v1.PolicyWeightsChunk;
@@ -128,6 +129,92 @@ class LearnerPiecesTest {
     LearnerSnapshot s = LearnerStateCodec.decode(h, k -> Optional.ofNullable(blobs.get(k)), base.config(), base.config(), "test");
     assertEquals(1, s.version());
     assertEquals(4, s.policy().optimizer().orElseThrow().step()); // 4 epochs of one minibatch
+  }
+
+  @Test
+  void shouldRefuseACorruptStateWhileRestoringTensorByTensor() {
+    ModelWeights base = TinyRlLoop.base();
+    Map<String, byte[]> blobs = new HashMap<>();
+    LearnerStateHeader h;
+    try (PpoLearner l = PpoLearner.create(base, base, Map.of(), DeviceSetting.CPU, PpoSettings.defaults(), 1)) {
+      l.update(List.of(rollout("a", new int[] {5}, new int[] {6, 1}, 0)));
+      h = LearnerStateCodec.encode(l.state(), List.of(), blobs::put);
+    }
+    String key = h.getTensorNames(3);
+    String name = key.substring(0, key.lastIndexOf('@'));
+    PolicyWeightsChunk c = Codecs.POLICY_WEIGHTS_CHUNK.decode(blobs.get(key));
+
+    Map<String, byte[]> corrupt = new HashMap<>(blobs);
+    byte[] data = c.getData().toByteArray();
+    data[data.length - 1] ^= 1;
+    corrupt.put(key, Codecs.POLICY_WEIGHTS_CHUNK.encode(c.toBuilder().setData(ByteString.copyFrom(data)).build()));
+    assertRestoreFails(h, corrupt, "tensor '" + name + "' fails its SHA-256 check");
+
+    Map<String, byte[]> missing = new HashMap<>(blobs);
+    missing.remove(key);
+    assertRestoreFails(h, missing, "lists tensor '" + name + "' but its blob");
+
+    // a well-formed, checksummed blob whose shape is not the learner's: [a, b] stored as [b, a] (or [n] as [n, 1])
+    List<Long> shape = c.getShapeList();
+    List<Long> other = shape.size() == 2 ? List.of(shape.get(1), shape.get(0)) : List.of(shape.get(0), 1L);
+    assertTrue(!other.equals(shape), "the test needs a non-square tensor: " + shape);
+    PolicyWeightsChunk reshaped = c.toBuilder().clearShape().addAllShape(other).build();
+    Map<String, byte[]> misShaped = new HashMap<>(blobs);
+    misShaped.put(key, Codecs.POLICY_WEIGHTS_CHUNK.encode(reshaped)); // same data, same SHA-256, same key
+    assertRestoreFails(h, misShaped, "tensor '" + name + "' does not fit the learner", "has shape " + other);
+
+    // a header that leaves a tensor out, or names a tensor the learner does not have
+    LearnerStateHeader lacking = h.toBuilder().clearTensorNames()
+        .addAllTensorNames(h.getTensorNamesList().stream().filter(k -> !k.equals(key)).toList()).build();
+    assertRestoreFails(lacking, blobs, "is inconsistent", name.substring(name.lastIndexOf('/') + 1));
+    PolicyWeightsChunk foreign = c.toBuilder().setTensorName("policy/weights/model.layers.99.mlp.up_proj.weight").build();
+    String foreignKey = foreign.getTensorName() + "@" + foreign.getTensorSha256();
+    Map<String, byte[]> withForeign = new HashMap<>(blobs);
+    withForeign.put(foreignKey, Codecs.POLICY_WEIGHTS_CHUNK.encode(foreign));
+    assertRestoreFails(h.toBuilder().addTensorNames(foreignKey).build(), withForeign,
+        "tensor '" + foreign.getTensorName() + "' does not fit the learner", "no model parameter");
+    assertRestoreFails(h.toBuilder().addTensorNames(key).build(), blobs, "tensor '" + name + "'", "twice");
+    String secondMoment = h.getTensorNamesList().stream().filter(k -> k.startsWith("critic/adam.v/")).findFirst()
+        .orElseThrow();
+    String param = secondMoment.substring("critic/adam.v/".length(), secondMoment.lastIndexOf('@'));
+    LearnerStateHeader oneMoment = h.toBuilder().clearTensorNames()
+        .addAllTensorNames(h.getTensorNamesList().stream().filter(k -> !k.equals(secondMoment)).toList()).build();
+    assertRestoreFails(oneMoment, blobs, "is inconsistent: critic: ", "only one of the two moments of [" + param + "]");
+  }
+
+  @Test
+  void shouldCheckTheHeaderBeforeTouchingTheLearner() {
+    ModelWeights base = TinyRlLoop.base();
+    Map<String, byte[]> blobs = new HashMap<>();
+    LearnerStateHeader h;
+    try (PpoLearner l = PpoLearner.create(base, base, Map.of(), DeviceSetting.CPU, PpoSettings.defaults(), 1)) {
+      l.update(List.of(rollout("a", new int[] {5}, new int[] {6, 1}, 0)));
+      h = LearnerStateCodec.encode(l.state(), List.of(), blobs::put);
+    }
+    try (PpoLearner fresh = PpoLearner.create(base, base, Map.of(), DeviceSetting.CPU, PpoSettings.defaults(), 1)) {
+      Map<String, byte[]> before = new HashMap<>();
+      LearnerStateHeader b = LearnerStateCodec.encode(fresh.state(), List.of(), before::put);
+      IllegalStateException x = assertThrows(IllegalStateException.class, () -> LearnerStateCodec.restore(
+          h.toBuilder().removeAttributes("critic.optimizer_step").build(), k -> Optional.ofNullable(blobs.get(k)),
+          "/runs/x/store", fresh.restoreTarget()));
+      assertTrue(x.getMessage().contains("/runs/x/store") && x.getMessage().contains("critic.optimizer_step"),
+          x.getMessage());
+      assertEquals(b.getTensorNamesList(), LearnerStateCodec.encode(fresh.state(), List.of(), (k, v) -> { })
+          .getTensorNamesList(), "a refused header leaves the learner as it was");
+      assertEquals(0, fresh.version());
+    }
+  }
+
+  private static void assertRestoreFails(LearnerStateHeader h, Map<String, byte[]> values, String... expected) {
+    ModelWeights base = TinyRlLoop.base();
+    try (PpoLearner fresh = PpoLearner.create(base, base, Map.of(), DeviceSetting.CPU, PpoSettings.defaults(), 1)) {
+      IllegalStateException x = assertThrows(IllegalStateException.class, () -> LearnerStateCodec.restore(h,
+          k -> Optional.ofNullable(values.get(k)), "/runs/x/store", fresh.restoreTarget()));
+      assertTrue(x.getMessage().contains("/runs/x/store"), x.getMessage());
+      for (String e : expected) {
+        assertTrue(x.getMessage().contains(e), "expected '" + e + "' in: " + x.getMessage());
+      }
+    }
   }
 
   @Test
