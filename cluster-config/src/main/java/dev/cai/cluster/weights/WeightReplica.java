@@ -46,12 +46,13 @@ public final class WeightReplica extends AbstractBehavior<WeightReplica.Command>
   public static final String NAME = "weight-replica";
 
   /**
-   * The Artery large-message destination of a replica spawned as {@code /user/}{@value #NAME}: its remote-facing ref
+   * The Artery large-message destination of a replica spawned as {@code /system/}{@value #NAME} (as {@link #start}
+   * does, and {@code cai node}): its remote-facing ref
    * is a child of the actor. Listed in {@code pekko.remote.artery.large-message-destinations} on every node, chunks
    * travel on their own connection instead of delaying other messages, and may be up to
    * {@code maximum-large-frame-size} (2 MiB by default).
    */
-  public static final String LARGE_MESSAGE_DESTINATION = "/user/" + NAME + "/*";
+  public static final String LARGE_MESSAGE_DESTINATION = "/system/" + NAME + "/*";
 
   /** Messages of the replica. */
   public sealed interface Command {}

@@ -47,8 +47,8 @@ public final class WeightShippingBench {
       WeightShippingSettings settings = WeightShippingSettings.fromConfig(learner.system().settings().config());
       ActorRef<WeightPublisher.Command> publisher = learner.spawn(WeightPublisher.create(settings), "weight-publisher");
       PublishedPolicy published = new PublishedPolicy(0);
-      System.out.println("replica " + policy.spawn(WeightReplica.create(settings, List.of(), published,
-          Optional.of(config)), WeightReplica.NAME).path() + (large ? " (on Artery's large-message channel)" : ""));
+      System.out.println("replica " + policy.system().systemActorOf(WeightReplica.create(settings, List.of(), published,
+          Optional.of(config)), WeightReplica.NAME, org.apache.pekko.actor.typed.Props.empty()).path() + (large ? " (on Artery's large-message channel)" : ""));
       Thread.sleep(2000); // the replica finds the publisher through the Receptionist
       System.out.printf("config %s%nchunk-bytes %d, window %d%n", config, chunkBytes, window);
       for (int v = 1; v <= versions; v++) {

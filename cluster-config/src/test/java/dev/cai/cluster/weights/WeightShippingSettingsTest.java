@@ -28,7 +28,7 @@ class WeightShippingSettingsTest {
 
   @Test
   void shouldAllowChunksUpToTheLargeFrameSizeWhenTheReplicaIsALargeMessageDestination() {
-    String large = "pekko.remote.artery.large-message-destinations = [\"/user/weight-replica/*\"]\n";
+    String large = "pekko.remote.artery.large-message-destinations = [\"/system/weight-replica/*\"]\n";
     assertEquals(1048576, WeightShippingSettings.fromConfig(ConfigFactory.parseString(
         large + "cai.cluster.weights.chunk-bytes = 1 MiB").withFallback(ConfigFactory.load())).chunkBytes());
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> WeightShippingSettings.fromConfig(

@@ -95,8 +95,8 @@ class WeightShippingTest {
 
   private static ActorRef<WeightReplica.Command> replica(ActorTestKit node, List<ActorRef<PolicyActor.Command>> policies,
       PublishedPolicy published) {
-    return node.spawn(WeightReplica.create(settings(node), policies, published, Optional.of(base.config())),
-        WeightReplica.NAME);
+    return node.system().systemActorOf(WeightReplica.create(settings(node), policies, published,
+        Optional.of(base.config())), WeightReplica.NAME, org.apache.pekko.actor.typed.Props.empty());
   }
 
   private static void publish(ActorTestKit learner, ActorRef<WeightPublisher.Command> publisher, long v) {
@@ -224,8 +224,8 @@ class WeightShippingTest {
     TestProbe<PolicyActor.Command> policy = policyNode.createTestProbe();
     PublishedPolicy published = new PublishedPolicy(0);
     LlamaConfig config = new LlamaConfig(8192, 64, 128, 1, 4, 2, 16, 10_000.0, 1e-5, 128, true, 0, 1, 2);
-    policyNode.spawn(WeightReplica.create(settings(policyNode), List.of(policy.getRef()), published, Optional.of(config)),
-        WeightReplica.NAME);
+    policyNode.system().systemActorOf(WeightReplica.create(settings(policyNode), List.of(policy.getRef()), published,
+        Optional.of(config)), WeightReplica.NAME, org.apache.pekko.actor.typed.Props.empty());
     ModelWeights weights = RandomWeights.create(config, 1, 0.02); // a 2 MiB embedding: 4 chunks of 512 KiB
     TestProbe<StatusReply<WeightPublisher.Published>> ack = learner.createTestProbe();
     publisher.tell(new WeightPublisher.Publish(1, weights, ack.getRef()));
