@@ -91,11 +91,7 @@ class LearnerPiecesTest {
   void shouldRefuseCorruptMissingOrForeignLearnerState() {
     ModelWeights base = TinyRlLoop.base();
     Map<String, byte[]> blobs = new HashMap<>();
-    LearnerStateHeader h;
-    try (PpoLearner l = PpoLearner.create(base, base, Map.of(), DeviceSetting.CPU, PpoSettings.defaults(), 1)) {
-      l.update(List.of(rollout("a", new int[] {5}, new int[] {6, 1}, 0)));
-      h = LearnerStateCodec.encode(l.snapshot(), List.of(), blobs::put);
-    }
+    LearnerStateHeader h = stateAfterOneUpdate(base, blobs);
     assertEquals(blobs.keySet(), LearnerStateCodec.blobKeys(h));
     assertTrue(blobs.keySet().stream().allMatch(LearnerStateCodec::isBlobKey));
     assertTrue(!LearnerStateCodec.isBlobKey(LearnerStateCodec.HEADER));
@@ -135,11 +131,7 @@ class LearnerPiecesTest {
   void shouldRefuseACorruptStateWhileRestoringTensorByTensor() {
     ModelWeights base = TinyRlLoop.base();
     Map<String, byte[]> blobs = new HashMap<>();
-    LearnerStateHeader h;
-    try (PpoLearner l = PpoLearner.create(base, base, Map.of(), DeviceSetting.CPU, PpoSettings.defaults(), 1)) {
-      l.update(List.of(rollout("a", new int[] {5}, new int[] {6, 1}, 0)));
-      h = LearnerStateCodec.encode(l.state(), List.of(), blobs::put);
-    }
+    LearnerStateHeader h = stateAfterOneUpdate(base, blobs);
     String key = h.getTensorNames(3);
     String name = key.substring(0, key.lastIndexOf('@'));
     PolicyWeightsChunk c = Codecs.POLICY_WEIGHTS_CHUNK.decode(blobs.get(key));
@@ -186,11 +178,7 @@ class LearnerPiecesTest {
   void shouldCheckTheHeaderBeforeTouchingTheLearner() {
     ModelWeights base = TinyRlLoop.base();
     Map<String, byte[]> blobs = new HashMap<>();
-    LearnerStateHeader h;
-    try (PpoLearner l = PpoLearner.create(base, base, Map.of(), DeviceSetting.CPU, PpoSettings.defaults(), 1)) {
-      l.update(List.of(rollout("a", new int[] {5}, new int[] {6, 1}, 0)));
-      h = LearnerStateCodec.encode(l.state(), List.of(), blobs::put);
-    }
+    LearnerStateHeader h = stateAfterOneUpdate(base, blobs);
     try (PpoLearner fresh = PpoLearner.create(base, base, Map.of(), DeviceSetting.CPU, PpoSettings.defaults(), 1)) {
       Map<String, byte[]> before = new HashMap<>();
       LearnerStateHeader b = LearnerStateCodec.encode(fresh.state(), List.of(), before::put);
@@ -231,6 +219,14 @@ class LearnerPiecesTest {
       assertEquals(fromSnapshot.keySet(), live.keySet());
       fromSnapshot.forEach((k, v) -> assertArrayEquals(v, live.get(k), k));
       assertTrue(a.getTensorNamesCount() > 20 && a.getTensorNamesList().stream().anyMatch(n -> n.startsWith("critic/adam.v/")));
+    }
+  }
+
+  /** The encoded state of a fresh learner after one update; its blobs go to {@code blobs}. */
+  private static LearnerStateHeader stateAfterOneUpdate(ModelWeights base, Map<String, byte[]> blobs) {
+    try (PpoLearner l = PpoLearner.create(base, base, Map.of(), DeviceSetting.CPU, PpoSettings.defaults(), 1)) {
+      l.update(List.of(rollout("a", new int[] {5}, new int[] {6, 1}, 0)));
+      return LearnerStateCodec.encode(l.state(), List.of(), blobs::put);
     }
   }
 

@@ -24,60 +24,59 @@ class PpoLearnerTest {
     return PpoLearner.create(base, base, Map.of(), DeviceSetting.CPU, s, seed);
   }
 
-  @Test
-  void shouldResumeBitIdenticallyFromAnEncodedSnapshot() {
-    ModelWeights base = TinyRlLoop.base();
-    PpoSettings s = settings(1e-3, 0.05);
+  /** A learner state saved after 2 updates, and the policy weights after 4 straight ones. */
+  private record Saved(dev.cai.protocol.v1.LearnerStateHeader header, java.util.Map<String, byte[]> blobs,
+      float[] straight) {}
+
+  private static Saved saveAfterTwoOfFour(PpoSettings s, ModelWeights base) {
     float[] straight;
     try (TinyRlLoop loop = new TinyRlLoop(base, learner(base, s, 9), 8, 6, r -> 4 * TinyRlLoop.share(r, TARGETS))) {
       loop.run(4);
       straight = flat(loop.learner.policyWeights());
     }
     java.util.Map<String, byte[]> blobs = new java.util.HashMap<>();
-    dev.cai.protocol.v1.LearnerStateHeader saved;
     try (TinyRlLoop loop = new TinyRlLoop(base, learner(base, s, 9), 8, 6, r -> 4 * TinyRlLoop.share(r, TARGETS))) {
       loop.run(2);
-      saved = LearnerStateCodec.encode(loop.learner.snapshot(), List.of(), blobs::put);
+      return new Saved(LearnerStateCodec.encode(loop.learner.state(), List.of(), blobs::put), blobs, straight);
     }
+  }
+
+  /** Runs 2 more updates on a learner (another seed) that {@code restore} brought back to {@code saved}. */
+  private static void assertResumesBitIdentically(ModelWeights base, PpoSettings s, Saved saved,
+      java.util.function.Consumer<TinyRlLoop> restore) {
     try (TinyRlLoop loop = new TinyRlLoop(base, learner(base, s, 12345), 8, 6, r -> 4 * TinyRlLoop.share(r, TARGETS))) {
-      loop.learner.restore(LearnerStateCodec.decode(saved, k -> java.util.Optional.ofNullable(blobs.get(k)), base.config(), base.config(), "test"));
-      loop.sampler.loadWeights(loop.learner.policyWeights());
+      restore.accept(loop);
       assertEquals(2, loop.learner.version());
+      assertEquals(saved.header().getKlCoef(), loop.learner.klCoef());
+      // every weight and moment came back exactly: the restored state encodes to the same content-addressed blobs
+      dev.cai.protocol.v1.LearnerStateHeader again = LearnerStateCodec.encode(loop.learner.state(), List.of(),
+          (k, v) -> assertArrayEquals(saved.blobs().get(k), v, k));
+      assertEquals(saved.header().getTensorNamesList(), again.getTensorNamesList());
+      assertEquals(saved.header().getAttributesMap(), again.getAttributesMap());
+      assertEquals(saved.header().getRngState(), again.getRngState());
+      loop.sampler.loadWeights(loop.learner.policyWeights());
       loop.run(2);
-      assertArrayEquals(straight, flat(loop.learner.policyWeights()), 0f, "weights after 2 + 2 updates equal 4 straight");
+      assertArrayEquals(saved.straight(), flat(loop.learner.policyWeights()), 0f,
+          "weights after 2 + 2 updates equal 4 straight");
     }
+  }
+
+  @Test
+  void shouldResumeBitIdenticallyFromADecodedSnapshot() {
+    ModelWeights base = TinyRlLoop.base();
+    PpoSettings s = settings(1e-3, 0.05);
+    Saved saved = saveAfterTwoOfFour(s, base);
+    assertResumesBitIdentically(base, s, saved, loop -> loop.learner.restore(LearnerStateCodec.decode(saved.header(),
+        k -> java.util.Optional.ofNullable(saved.blobs().get(k)), base.config(), base.config(), "test")));
   }
 
   @Test
   void shouldResumeBitIdenticallyWhenRestoredTensorByTensor() {
     ModelWeights base = TinyRlLoop.base();
     PpoSettings s = settings(1e-3, 0.05);
-    float[] straight;
-    try (TinyRlLoop loop = new TinyRlLoop(base, learner(base, s, 9), 8, 6, r -> 4 * TinyRlLoop.share(r, TARGETS))) {
-      loop.run(4);
-      straight = flat(loop.learner.policyWeights());
-    }
-    java.util.Map<String, byte[]> blobs = new java.util.HashMap<>();
-    dev.cai.protocol.v1.LearnerStateHeader saved;
-    try (TinyRlLoop loop = new TinyRlLoop(base, learner(base, s, 9), 8, 6, r -> 4 * TinyRlLoop.share(r, TARGETS))) {
-      loop.run(2);
-      saved = LearnerStateCodec.encode(loop.learner.state(), List.of(), blobs::put);
-    }
-    try (TinyRlLoop loop = new TinyRlLoop(base, learner(base, s, 12345), 8, 6, r -> 4 * TinyRlLoop.share(r, TARGETS))) {
-      LearnerStateCodec.restore(saved, k -> java.util.Optional.ofNullable(blobs.get(k)), "test",
-          loop.learner.restoreTarget());
-      assertEquals(2, loop.learner.version());
-      assertEquals(saved.getKlCoef(), loop.learner.klCoef());
-      // every weight and moment came back exactly: the restored state encodes to the same content-addressed blobs
-      dev.cai.protocol.v1.LearnerStateHeader again = LearnerStateCodec.encode(loop.learner.state(), List.of(),
-          (k, v) -> assertArrayEquals(blobs.get(k), v, k));
-      assertEquals(saved.getTensorNamesList(), again.getTensorNamesList());
-      assertEquals(saved.getAttributesMap(), again.getAttributesMap());
-      assertEquals(saved.getRngState(), again.getRngState());
-      loop.sampler.loadWeights(loop.learner.policyWeights());
-      loop.run(2);
-      assertArrayEquals(straight, flat(loop.learner.policyWeights()), 0f, "weights after 2 + 2 updates equal 4 straight");
-    }
+    Saved saved = saveAfterTwoOfFour(s, base);
+    assertResumesBitIdentically(base, s, saved, loop -> LearnerStateCodec.restore(saved.header(),
+        k -> java.util.Optional.ofNullable(saved.blobs().get(k)), "test", loop.learner.restoreTarget()));
   }
 
   private static float[] flat(ModelWeights w) {
