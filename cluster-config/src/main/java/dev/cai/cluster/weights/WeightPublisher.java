@@ -11,6 +11,7 @@ import dev.cai.protocol.v1.WeightsFetchRefused;
 import dev.cai.protocol.v1.WeightsServed;
 import dev.cai.protocol.v1.WeightsSubscribe;
 import dev.cai.runtime.weights.ModelWeights;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -27,6 +28,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -116,8 +118,10 @@ public final class WeightPublisher extends AbstractBehavior<WeightPublisher.Comm
    * that ships each version a learner publishes ({@code PublishedPolicy.onPublish}, {@code RlJob}'s remote policy).
    */
   public static Consumer<PublishedPolicy.Versioned> start(ActorSystem<?> system) {
-    ActorRef<Command> publisher = system.systemActorOf(create(WeightShippingSettings.fromConfig(
-        system.settings().config())), "weight-publisher", Props.empty());
+    // supervised: an unexpected failure restarts it (with backoff); the next published version is announced afresh
+    ActorRef<Command> publisher = system.systemActorOf(Behaviors.supervise(create(WeightShippingSettings.fromConfig(
+        system.settings().config()))).onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1),
+        Duration.ofSeconds(30), 0.2)), "weight-publisher", Props.empty());
     return v -> publisher.tell(new Publish(v.version(), v.weights(), system.ignoreRef()));
   }
 

@@ -12,6 +12,7 @@ import dev.cai.protocol.v1.WeightsServed;
 import dev.cai.protocol.v1.WeightsSubscribe;
 import dev.cai.runtime.model.LlamaConfig;
 import dev.cai.runtime.weights.ModelWeights;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -24,6 +25,7 @@ import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
@@ -113,8 +115,10 @@ public final class WeightReplica extends AbstractBehavior<WeightReplica.Command>
    */
   public static ActorRef<Command> start(ActorSystem<?> system, ActorRef<PolicyActor.Command> policy,
       PublishedPolicy published) {
-    return system.systemActorOf(create(WeightShippingSettings.fromConfig(system.settings().config()), List.of(policy),
-        published, Optional.empty()), NAME, Props.empty());
+    // supervised: an unexpected failure restarts it (with backoff) at the version the node serves, and it fetches anew
+    return system.systemActorOf(Behaviors.supervise(create(WeightShippingSettings.fromConfig(system.settings().config()),
+        List.of(policy), published, Optional.empty())).onFailure(SupervisorStrategy.restartWithBackoff(
+        Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2)), NAME, Props.empty());
   }
 
   /**
