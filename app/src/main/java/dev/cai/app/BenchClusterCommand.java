@@ -178,10 +178,8 @@ final class BenchClusterCommand implements Callable<Integer> {
         nodes.add(new ProcessBuilder(cmd).redirectOutput(dir.resolve("worker-" + i + ".out").toFile())
             .redirectError(dir.resolve("worker-" + i + ".err").toFile()).start());
       }
-      Config cluster = ClusterConfigs.load(new NodeSettings(ClusterRole.DRIVER, List.of(HostPort.parse(seed)),
-          Optional.empty(), OptionalInt.of(0), OptionalInt.of(0)));
       driver = ActorSystem.create(Behaviors.empty(), ClusterConfigs.SYSTEM_NAME,
-          cluster.withOnlyPath("pekko").withFallback(conf).resolve());
+          ClusterConfigs.driver(List.of(HostPort.parse(seed)), Optional.empty(), OptionalInt.of(0), conf));
       // wait for every worker, then load each one's model with one call apiece (loading is not measured)
       ClusterModel workers = ClusterModel.connect(driver, "policy");
       long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);

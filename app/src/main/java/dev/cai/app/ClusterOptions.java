@@ -2,9 +2,7 @@ package dev.cai.app;
 
 import com.typesafe.config.Config;
 import dev.cai.cluster.ClusterConfigs;
-import dev.cai.cluster.ClusterRole;
 import dev.cai.cluster.HostPort;
-import dev.cai.cluster.NodeSettings;
 import dev.cai.streams.ModelSpec;
 import java.nio.file.Path;
 import java.util.List;
@@ -48,14 +46,11 @@ final class ClusterOptions {
       throw new CommandLine.ParameterException(cmd, "--cluster-seed joins a cluster to use its workers: name them with "
           + "--model cluster:policy (and --feedback-model cluster:feedback for cai label)");
     }
-    Config cluster;
     try {
-      cluster = ClusterConfigs.load(new NodeSettings(ClusterRole.DRIVER, seeds.stream().map(HostPort::parse).toList(),
-          Optional.ofNullable(config), OptionalInt.of(port), OptionalInt.of(0)));
+      return ClusterConfigs.driver(seeds.stream().map(HostPort::parse).toList(), Optional.ofNullable(config),
+          OptionalInt.of(port), conf);
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(cmd, e.getMessage(), e);
     }
-    // the cluster's pekko settings over the command's; the command's cai settings stay
-    return cluster.withOnlyPath("pekko").withFallback(cluster.withOnlyPath("cai.cluster")).withFallback(conf).resolve();
   }
 }

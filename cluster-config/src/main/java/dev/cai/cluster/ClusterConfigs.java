@@ -5,7 +5,11 @@ import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigValueFactory;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
 
 /** Builds the configuration of a cluster node from its role file, the user's file and the command line. */
 public final class ClusterConfigs {
@@ -55,5 +59,15 @@ public final class ClusterConfigs {
     return tls.enabled()
         ? ConfigFactory.parseMap(Map.of("pekko.remote.artery.transport", "tls-tcp")).withFallback(conf)
         : conf;
+  }
+
+  /**
+   * The configuration of a driver (a command that joins to use the workers and owns its run's store): the cluster
+   * settings of role {@code driver} over {@code command}, the command's own configuration, whose {@code cai} settings
+   * other than {@code cai.cluster} stay.
+   */
+  public static Config driver(List<HostPort> seeds, Optional<Path> userConfig, OptionalInt port, Config command) {
+    Config cluster = load(new NodeSettings(ClusterRole.DRIVER, seeds, userConfig, port, OptionalInt.of(0)));
+    return cluster.withOnlyPath("pekko").withFallback(cluster.withOnlyPath("cai.cluster")).withFallback(command).resolve();
   }
 }

@@ -20,6 +20,22 @@ class ClusterConfigsTest {
   }
 
   @Test
+  void shouldGiveADriverTheClusterSettingsOverItsCommandsAndKeepTheCommandsCaiSettings() {
+    // a command's own configuration: its batching and loglevel, and a local provider the cluster must replace
+    Config command = com.typesafe.config.ConfigFactory.parseString(
+        "cai.batching.max-batch-size = 7\npekko.actor.provider = local\ncai.cluster.port = 1")
+        .withFallback(com.typesafe.config.ConfigFactory.load());
+    Config driver = ClusterConfigs.driver(List.of(HostPort.parse("127.0.0.1:25520")), Optional.empty(), OptionalInt.of(0),
+        command);
+    assertEquals(List.of("driver"), driver.getStringList("pekko.cluster.roles"));
+    assertEquals("cluster", driver.getString("pekko.actor.provider"));
+    assertEquals(0, driver.getInt("pekko.remote.artery.canonical.port"));
+    assertEquals(0, driver.getInt("cai.cluster.port"));
+    assertEquals(List.of("pekko://cai@127.0.0.1:25520"), driver.getStringList("pekko.cluster.seed-nodes"));
+    assertEquals(7, driver.getInt("cai.batching.max-batch-size"));
+  }
+
+  @Test
   void shouldGiveEachRoleItsRolesOnTopOfTheCommonClusterSettings() {
     assertEquals(List.of("policy"), ClusterConfigs.load(settings(ClusterRole.POLICY, Optional.empty(), OptionalInt.empty())).getStringList("pekko.cluster.roles"));
     assertEquals(List.of("feedback"), ClusterConfigs.load(settings(ClusterRole.FEEDBACK, Optional.empty(), OptionalInt.empty())).getStringList("pekko.cluster.roles"));

@@ -33,6 +33,7 @@ public final class ClusterModel {
   private final String role;
   private final ActorRef<WorkRouter.Command> router;
   private final WorkerInfo info;
+  private final ChatTemplate chatTemplate;
   private final Duration askTimeout;
 
   private ClusterModel(ActorSystem<?> system, String role, ActorRef<WorkRouter.Command> router, WorkerInfo info,
@@ -41,6 +42,7 @@ public final class ClusterModel {
     this.role = role;
     this.router = router;
     this.info = info;
+    this.chatTemplate = ChatTemplate.fromJinja(info.getChatTemplateJinja());
     this.askTimeout = askTimeout;
   }
 
@@ -79,7 +81,6 @@ public final class ClusterModel {
       router.tell(new WorkRouter.Stop());
       throw new IllegalStateException(role + " worker " + reply.getWorker() + " did not say which model it serves");
     }
-    ChatTemplate.fromJinja(reply.getInfo().getChatTemplateJinja()); // a template the driver cannot use fails here
     return new ClusterModel(system, role, router, reply.getInfo(), askTimeout);
   }
 
@@ -90,7 +91,7 @@ public final class ClusterModel {
 
   /** The workers' chat template, which labeling questions are framed with. */
   public ChatTemplate chatTemplate() {
-    return ChatTemplate.fromJinja(info.getChatTemplateJinja());
+    return chatTemplate;
   }
 
   /** Generation on the workers with {@code sampling} (its seed replaced per call). */
