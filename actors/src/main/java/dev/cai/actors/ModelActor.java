@@ -36,6 +36,9 @@ public final class ModelActor<Q, R> extends AbstractBehavior<ModelActor.Command<
   /** Serve {@code request}; the reply is the model's result or an error naming the model and the cause. */
   public record Submit<Q, R>(Q request, ActorRef<StatusReply<R>> replyTo) implements Command<Q, R> {}
 
+  /** Stops the actor once the batch it is running (if any) is answered; queued requests fail; the model is closed. */
+  public record Stop<Q, R>() implements Command<Q, R> {}
+
   private record Loaded<Q, R>(BatchModel<Q, R> model) implements Command<Q, R> {}
 
   private record LoadFailed<Q, R>(Throwable cause) implements Command<Q, R> {}
@@ -63,6 +66,7 @@ public final class ModelActor<Q, R> extends AbstractBehavior<ModelActor.Command<
   private final ModelMeters meters;
   private BatchModel<Q, R> model;
   private boolean running;
+  private boolean stopping;
 
   /**
    * A supervised model actor.
@@ -99,6 +103,7 @@ public final class ModelActor<Q, R> extends AbstractBehavior<ModelActor.Command<
         .onMessage(Loaded.class, m -> onLoaded((Loaded<Q, R>) m))
         .onMessage(LoadFailed.class, m -> onLoadFailed((LoadFailed<Q, R>) m))
         .onMessage(Flush.class, m -> onFlush())
+        .onMessage(Stop.class, m -> onStopCommand())
         .onMessage(BatchDone.class, m -> onBatchDone((BatchDone<Q, R>) m))
         .onMessage(BatchFailed.class, m -> onBatchFailed((BatchFailed<Q, R>) m))
         .onSignal(PreRestart.class, s -> onStop())
@@ -106,7 +111,16 @@ public final class ModelActor<Q, R> extends AbstractBehavior<ModelActor.Command<
         .build();
   }
 
+  private Behavior<Command<Q, R>> onStopCommand() {
+    stopping = true;
+    return running ? this : Behaviors.stopped();
+  }
+
   private Behavior<Command<Q, R>> onSubmit(Submit<Q, R> submit) {
+    if (stopping) {
+      submit.replyTo().tell(StatusReply.error(name + " model is stopping"));
+      return this;
+    }
     if (queue.size() >= settings.maxQueued()) {
       submit.replyTo().tell(StatusReply.error(name + " model is overloaded: " + queue.size() + " requests queued"));
       return this;
@@ -146,6 +160,9 @@ public final class ModelActor<Q, R> extends AbstractBehavior<ModelActor.Command<
       done.batch().get(i).replyTo().tell(outcome.isOk()
           ? StatusReply.success(outcome.value())
           : StatusReply.error(name + " model " + model.id() + " rejected the request: " + outcome.error()));
+    }
+    if (stopping) {
+      return Behaviors.stopped();
     }
     if (!queue.isEmpty()) {
       dispatch(); // these requests already waited for a whole batch: no extra delay

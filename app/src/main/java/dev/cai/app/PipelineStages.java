@@ -96,15 +96,22 @@ final class PipelineStages {
 
   private static PipelineStage rl() {
     String n = "rl";
-    return command(n, List.of("sl-train", "pm-train"), Set.of("prompts", "updates", "policy-model"), c -> {
+    return command(n, List.of("sl-train", "pm-train"),
+        Set.of("prompts", "updates", "policy-model", "feedback-model", "constitution"), c -> {
       requireInput(c, n, "pm-train", c.runDir().resolve("pm/model"));
-      return List.of("rl", "train",
+      List<String> a = new ArrayList<>(List.of("rl", "train",
           "--prompts", c.prompts(n, "prompts", "builtin:red-team", false),
           "--sl-checkpoint", c.model(n, "policy-model", PipelineConfig.SL).toString(),
           "--pm", c.runDir().resolve("pm/model").toString(),
           "--out", c.runDir().resolve("rl").toString(),
           "--updates", Long.toString(c.count(n, "updates", 20)),
-          "--device", c.device());
+          "--device", c.device()));
+      if (c.overrides(n).hasPath("cai.rl.continual.every") && c.overrides(n).getInt("cai.rl.continual.every") > 0) {
+        // continual RLAIF's labeler: the base model by default, as for the label stage
+        a.addAll(List.of("--feedback-model", c.modelSpec(n, "feedback-model", PipelineConfig.BASE)));
+        c.file(n, "constitution").ifPresent(p -> a.addAll(List.of("--constitution", p.toString())));
+      }
+      return a;
     }, c -> List.of(c.runDir().resolve("rl/model/config.json")), RlCommand.Train::check, Map.of());
   }
 

@@ -32,9 +32,6 @@ import picocli.CommandLine.Spec;
     subcommands = {PmCommand.Train.class, PmCommand.Eval.class})
 final class PmCommand {
 
-  /** A comparison ready to encode: conversation, the two replies, p(first preferred). */
-  private record Labeled(List<ChatMessage> conversation, String a, String b, double pA) {}
-
   /** {@code cai pm train}. */
   @Command(name = "train", mixinStandardHelpOptions = true,
       description = "Train a preference model (LM trunk + reward head on the last token) with the soft Bradley-Terry loss on "
@@ -67,7 +64,7 @@ final class PmCommand {
       Config pm = CaiConfig.load().getConfig("cai.pm");
       PrintWriter err = spec.commandLine().getErr();
       PrintWriter stdout = spec.commandLine().getOut();
-      List<Labeled> all = new ArrayList<>();
+      List<PreferenceData.Example> all = new ArrayList<>();
       for (Path run : labels) {
         Path storeDir = run.resolve("store");
         if (!Files.isDirectory(storeDir)) {
@@ -76,7 +73,7 @@ final class PmCommand {
         try (RecordStore store = RecordStore.open(storeDir)) {
           store.forEach(RecordKind.COMPARISONS, 0, s -> {
             Comparison c = s.record();
-            Labeled l = new Labeled(CritiquePrompts.initial(c.getPrompt().getContext(), c.getPrompt().getText()).messages(),
+            PreferenceData.Example l = new PreferenceData.Example(CritiquePrompts.initial(c.getPrompt().getContext(), c.getPrompt().getText()).messages(),
                 c.getResponseA(), c.getResponseB(), c.getPA());
             all.add(l);
           });
@@ -85,7 +82,7 @@ final class PmCommand {
       int aiPairs = all.size(); // AI-labelled pairs come first: their responses are policy samples
       if (hh != null) {
         for (PairFile.LabeledPair p : PairFile.read(hh, hhLimit)) {
-          all.add(new Labeled(p.conversation().messages(), p.chosen(), p.rejected(), 1.0));
+          all.add(new PreferenceData.Example(p.conversation().messages(), p.chosen(), p.rejected(), 1.0));
         }
       }
       if (all.isEmpty()) {
@@ -94,11 +91,11 @@ final class PmCommand {
       int every = pm.getInt("held-out-every");
       TrainingRun.Settings s = settings(pm, epochs, lr);
       List<PreferenceData.Pair> train = new ArrayList<>();
-      List<Labeled> heldOut = new ArrayList<>();
+      List<PreferenceData.Example> heldOut = new ArrayList<>();
       int skipped = 0;
       try (LoadedModel base = ModelFiles.load(model.modelPath())) {
         for (int i = 0; i < all.size(); i++) {
-          Labeled l = all.get(i);
+          PreferenceData.Example l = all.get(i);
           if (every > 0 && i % every == every - 1) {
             heldOut.add(l);
             continue;
@@ -132,8 +129,8 @@ final class PmCommand {
       Path pmDir = out.resolve("model");
       try (RewardModel rm = RewardModel.load(pmDir, model.deviceSetting())) {
         if (!heldOut.isEmpty()) {
-          double[] ra = rm.rawScores(heldOut.stream().map(Labeled::conversation).toList(), heldOut.stream().map(Labeled::a).toList());
-          double[] rb = rm.rawScores(heldOut.stream().map(Labeled::conversation).toList(), heldOut.stream().map(Labeled::b).toList());
+          double[] ra = rm.rawScores(heldOut.stream().map(PreferenceData.Example::conversation).toList(), heldOut.stream().map(PreferenceData.Example::a).toList());
+          double[] rb = rm.rawScores(heldOut.stream().map(PreferenceData.Example::conversation).toList(), heldOut.stream().map(PreferenceData.Example::b).toList());
           int agree = 0;
           for (int i = 0; i < ra.length; i++) {
             agree += (ra[i] > rb[i]) == (heldOut.get(i).pA() >= 0.5) ? 1 : 0;
@@ -144,10 +141,10 @@ final class PmCommand {
           eval.addProperty("agreement", (double) agree / ra.length);
           PipelineRunner.writeAtomically(out.resolve("eval.json"), eval + "\n"); // read by cai report
         }
-        List<Labeled> reference = aiPairs == 0 ? all : all.subList(0, aiPairs);
+        List<PreferenceData.Example> reference = aiPairs == 0 ? all : all.subList(0, aiPairs);
         List<List<ChatMessage>> convs = new ArrayList<>();
         List<String> replies = new ArrayList<>();
-        for (Labeled l : reference) {
+        for (PreferenceData.Example l : reference) {
           convs.add(l.conversation());
           replies.add(l.a());
           convs.add(l.conversation());

@@ -7,15 +7,19 @@ import dev.cai.actors.LearnerActor;
 import dev.cai.actors.RlMetrics;
 import dev.cai.cluster.weights.WeightPublisher;
 import dev.cai.persistence.RecordStore;
+import dev.cai.runtime.constitution.ConstitutionLoader;
+import dev.cai.runtime.generate.GenerationSettings;
 import dev.cai.runtime.io.HuggingFaceDirectory;
 import dev.cai.runtime.model.DeviceSetting;
 import dev.cai.runtime.ppo.UpdateStats;
 import dev.cai.streams.BuiltinPrompts;
 import dev.cai.streams.LivePrompts;
 import dev.cai.streams.ModelSpec;
+import dev.cai.streams.PmRefresher;
 import dev.cai.streams.PromptSource;
 import dev.cai.streams.RlJob;
 import dev.cai.streams.RlSettings;
+import dev.cai.streams.remote.RemoteSettings;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -103,6 +107,20 @@ final class RlCommand {
             + "published policy version by weight shipping (default: ${DEFAULT-VALUE}).")
     String policyWorkers;
 
+    @Option(names = "--continual-every", paramLabel = "N",
+        description = "Continual RLAIF: every N rollout batches, pair the batch's first prompts with second samples, label "
+            + "them with --feedback-model and refresh the preference model on the run's comparisons, so the reward follows "
+            + "the policy (default: cai.rl.continual.every; 0 = off).")
+    Integer continualEvery;
+
+    @Option(names = "--feedback-model", paramLabel = "PATH|cluster:feedback|openai:URL#MODEL",
+        description = "Continual RLAIF's labeler (default: the SL checkpoint); labeling settings: cai.label.")
+    String feedbackModel;
+
+    @Option(names = "--constitution", paramLabel = "FILE",
+        description = "Continual RLAIF's constitution (default: the built-in one).")
+    Path constitution;
+
     @Mixin ClusterOptions cluster;
 
     @Override
@@ -123,15 +141,25 @@ final class RlCommand {
         sources.add(new PromptSource(BuiltinPrompts.resolve(p, out.resolve("prompts")), false));
       }
       long target = updates == null ? Long.MAX_VALUE : updates;
-      RlJob.Config job = new RlJob.Config(slCheckpoint, pm, sources, rl, target,
+      RlJob.Config onePm = new RlJob.Config(slCheckpoint, pm, sources, rl, target,
           BatchingSettings.fromConfig(conf.getConfig("cai.batching")), DeviceSetting.parse(device),
           Optional.of(out.resolve(RlJob.METRICS_FILE)), Optional.of(out.resolve("model")));
-      RlJob.validate(job);
+      Optional<RlJob.Continual> continual = continual(conf, rl, slCheckpoint, feedbackModel, constitution, out);
+      RlJob.Config job = continual.isPresent() ? onePm.withContinual(continual.get()) : onePm;
       PrintWriter err = spec.commandLine().getErr();
+      if (continual.isEmpty() && (feedbackModel != null || constitution != null)) {
+        err.println("--feedback-model and --constitution are used by continual RLAIF only (--continual-every N, or "
+            + "cai.rl.continual.every): ignored");
+      }
+      RlJob.validate(job);
       PrintWriter stdout = spec.commandLine().getOut();
       long t0 = System.nanoTime();
-      Config systemConf = cluster.apply(conf, spec.commandLine(),
-          policyWorkers.equals("cluster") ? List.of(new ModelSpec.Cluster("policy")) : List.of());
+      List<ModelSpec> clusterModels = new ArrayList<>();
+      if (policyWorkers.equals("cluster")) {
+        clusterModels.add(new ModelSpec.Cluster("policy"));
+      }
+      continual.ifPresent(cc -> clusterModels.add(cc.feedbackModel()));
+      Config systemConf = cluster.apply(conf, spec.commandLine(), clusterModels);
       return CaiSystem.with(systemConf, system -> {
         // with cluster workers, each published version is shipped to them
         RlJob.Hooks remote = policyWorkers.equals("cluster")
@@ -142,6 +170,8 @@ final class RlCommand {
           err.printf("RL-CAI PPO: policy %s, preference model %s, batches of %d, max-staleness %d, critic from %s, %s%n",
               slCheckpoint, pm, rl.batchSize(), rl.lag(), rl.criticInit().name().toLowerCase(Locale.ROOT),
               updates == null ? "until the prompts run out" : "to " + updates + " updates");
+          continual.ifPresent(cc -> err.printf("continual RLAIF: every %d batches, %d pairs labeled by %s, refreshed PMs in %s%n",
+              cc.refresh().every(), cc.refresh().pairs(), cc.feedbackModel().describe(), cc.dir()));
           err.printf("metrics: %s%n", out.resolve(RlJob.METRICS_FILE));
           err.flush();
           RlJob.Summary s = follow ? runLive(system, store, job, conf.getConfig("cai.live"), err, remote)
@@ -191,8 +221,29 @@ final class RlCommand {
 
     /** Reads every setting this command uses as it would; throws on a bad one. */
     static void check(Config conf) {
-      RlSettings.fromConfig(conf.getConfig("cai.rl"));
+      RlSettings rl = RlSettings.fromConfig(conf.getConfig("cai.rl"));
       BatchingSettings.fromConfig(conf.getConfig("cai.batching"));
+      PmRefresher.Settings.fromConfig(conf.getConfig("cai.rl.continual"), rl.seed());
+      LabelCommand.check(conf);
+    }
+
+    /**
+     * Continual RLAIF when {@code cai.rl.continual.every} (after --continual-every) is above 0: the labeler (default: the
+     * SL checkpoint), the constitution, {@code cai.label}'s labeling settings, refreshed PMs in RUN_DIR/pm-refresh.
+     */
+    static Optional<RlJob.Continual> continual(Config conf, RlSettings rl, Path slCheckpoint, String feedbackModel,
+        Path constitution, Path out) {
+      PmRefresher.Settings refresh = PmRefresher.Settings.fromConfig(conf.getConfig("cai.rl.continual"), rl.seed());
+      if (!refresh.enabled()) {
+        return Optional.empty();
+      }
+      Config lc = conf.getConfig("cai.label");
+      return Optional.of(new RlJob.Continual(
+          feedbackModel != null ? ModelSpec.parse(feedbackModel) : ModelSpec.local(slCheckpoint),
+          constitution == null ? ConstitutionLoader.loadDefault() : ConstitutionLoader.load(constitution),
+          LabelCommand.graph(lc, null, null, 0, null, null, null, null, 0),
+          GenerationSettings.greedy(lc.getInt("reasoning-max-new-tokens")),
+          RemoteSettings.fromConfig(conf.getConfig("cai.remote")), refresh, out.resolve("pm-refresh")));
     }
 
     /** The configuration with the command's options applied over cai.rl. */
@@ -209,6 +260,9 @@ final class RlCommand {
       }
       if (seed != null) {
         c = c.withValue("cai.rl.seed", ConfigValueFactory.fromAnyRef(seed));
+      }
+      if (continualEvery != null) {
+        c = c.withValue("cai.rl.continual.every", ConfigValueFactory.fromAnyRef(continualEvery));
       }
       return c;
     }

@@ -81,4 +81,23 @@ class RlCommandTest {
     assertTrue(Files.isRegularFile(run.resolve("model/model.safetensors")));
     assertTrue(r.out().contains("weights only"), "a GGUF checkpoint has no tokenizer.json to copy: " + r.out());
   }
+
+  @Test
+  void shouldRefreshThePreferenceModelWithContinualRlaif() throws Exception {
+    Path run = dir.resolve("run-continual");
+    CaiCli.Result r = cai("rl", "train", "--sl-checkpoint", policy.toString(), "--pm", pm.toString(), "--prompts",
+        prompts.toString(), "--out", run.toString(), "--updates", "2", "--batch-size", "2", "--device", "cpu",
+        "--continual-every", "1", "--feedback-model", policy.toString());
+    assertEquals(0, r.code(), r.err() + r.out());
+    assertTrue(r.err().contains("continual RLAIF: every 1 batches, 8 pairs labeled by policy.gguf"), r.err());
+    // batches 0, 1 and 2 (which closes the run) each pair their 2 prompts: refreshes 1, 2 and 3; the newest 2 are kept
+    assertTrue(Files.isRegularFile(run.resolve("pm-refresh/v0003/model/reward_normalization.json")));
+    assertTrue(Files.isRegularFile(run.resolve("pm-refresh/v0002/model/reward_normalization.json")));
+    assertTrue(!Files.exists(run.resolve("pm-refresh/v0001")), "older refreshes are deleted (cai.rl.continual.keep = 2)");
+
+    CaiCli.Result changed = cai("rl", "train", "--sl-checkpoint", policy.toString(), "--pm", pm.toString(), "--prompts",
+        prompts.toString(), "--out", run.toString(), "--updates", "3", "--batch-size", "2", "--device", "cpu");
+    assertEquals(1, changed.code());
+    assertTrue(changed.err().contains("was started with cai.rl.continual.every = 1 but this run has 0"), changed.err());
+  }
 }

@@ -133,29 +133,62 @@ public final class LabelGraph {
     SplittableRandom rng = new SplittableRandom(settings.seed() ^ (0xC2B2AE3D27D4EB4FL * (prompt.getSourceOffset() + 1))
         ^ ps.id().hashCode());
     Transcript conversation = CritiquePrompts.initial(prompt.getContext(), prompt.getText());
-    List<Principle> principles = new ArrayList<>();
-    for (int k = 0; k < settings.ensemble(); k++) {
-      principles.add(constitution.principles().get(rng.nextInt(constitution.principles().size())));
-    }
+    List<Principle> principles = principles(constitution, settings, rng);
     long seedA = rng.nextLong();
     long seedB = rng.nextLong();
     CompletionStage<Completion> a = models.policy().respond(conversation, seedA);
     CompletionStage<Completion> b = models.policy().respond(conversation, seedB);
     return a.thenCombine(b, (ra, rb) -> new String[] {ra.text().strip(), rb.text().strip()})
-        .thenCompose(pair -> {
-          if (pair[0].isEmpty() || pair[1].isEmpty()) {
-            throw new IllegalStateException("the policy returned an empty response");
-          }
-          List<CompletionStage<Verdict>> perPrinciple = new ArrayList<>();
-          for (Principle p : principles) {
-            perPrinciple.add(judge(conversation, p, pair[0], pair[1], prompts, models, settings, rng.nextLong()));
-          }
-          return all(perPrinciple).thenApply(judged -> comparison(prompt, conversation, pair, principles, judged, models,
-              constitution, settings));
-        })
+        .thenCompose(pair -> labelPair(prompt, conversation, pair[0], pair[1], principles, rng, constitution, prompts,
+            models, settings, false))
         .handle((c, err) -> err == null
             ? new Labeled(ps.id(), prompt, Optional.of(c), null)
             : new Labeled(ps.id(), prompt, Optional.empty(), describe(err)));
+  }
+
+  /** The {@code settings.ensemble()} principles of one comparison, drawn from {@code rng}. */
+  public static List<Principle> principles(Constitution constitution, Settings settings, SplittableRandom rng) {
+    List<Principle> principles = new ArrayList<>();
+    for (int k = 0; k < settings.ensemble(); k++) {
+      principles.add(constitution.principles().get(rng.nextInt(constitution.principles().size())));
+    }
+    return principles;
+  }
+
+  /**
+   * Labels a pair sampled already: the feedback model's soft label p(A) under {@code principles} (both orders when
+   * debiased, reasoning first with chain-of-thought, seeded from {@code rng}), as a {@link Comparison}. With
+   * {@code oneAtATime} the feedback model is asked one question at a time, so that each is a batch of its own and the
+   * label does not depend on what else the model serves (continual RLAIF, whose runs resume bit-identically).
+   */
+  public static CompletionStage<Comparison> labelPair(Prompt prompt, Transcript conversation, String responseA,
+      String responseB, List<Principle> principles, SplittableRandom rng, Constitution constitution,
+      LabelingPrompts prompts, Models models, Settings settings, boolean oneAtATime) {
+    String[] pair = {responseA.strip(), responseB.strip()};
+    if (pair[0].isEmpty() || pair[1].isEmpty()) {
+      return CompletableFuture.failedFuture(new IllegalStateException("the policy returned an empty response"));
+    }
+    long[] seeds = new long[principles.size()];
+    for (int k = 0; k < seeds.length; k++) {
+      seeds[k] = rng.nextLong();
+    }
+    CompletionStage<List<Verdict>> judged = CompletableFuture.completedFuture(new ArrayList<>());
+    List<CompletionStage<Verdict>> perPrinciple = new ArrayList<>();
+    for (int k = 0; k < principles.size(); k++) {
+      Principle p = principles.get(k);
+      long seed = seeds[k];
+      if (oneAtATime) {
+        judged = judged.thenCompose(done -> judge(conversation, p, pair[0], pair[1], prompts, models, settings, seed, true)
+            .thenApply(v -> {
+              done.add(v);
+              return done;
+            }));
+      } else {
+        perPrinciple.add(judge(conversation, p, pair[0], pair[1], prompts, models, settings, seed, false));
+      }
+    }
+    return (oneAtATime ? judged : all(perPrinciple)).thenApply(verdicts -> comparison(prompt, conversation, pair,
+        principles, verdicts, models, constitution, settings));
   }
 
   /** One principle's verdict: p(A) in both orders (pSwapped NaN when not debiased) and the reasoning (CoT). */
@@ -165,13 +198,17 @@ public final class LabelGraph {
   private record Judged(double pA, String reasoning) {}
 
   private static CompletionStage<Verdict> judge(Transcript conversation, Principle principle, String respA, String respB,
-      LabelingPrompts prompts, Models models, Settings settings, long seed) {
+      LabelingPrompts prompts, Models models, Settings settings, long seed, boolean oneAtATime) {
     CompletionStage<Judged> forward = judgeOrder(conversation, principle, respA, respB, prompts, models, settings, seed);
-    CompletionStage<Judged> swapped = settings.debias()
+    Judged notScored = new Judged(Double.NaN, "");
+    java.util.function.Supplier<CompletionStage<Judged>> swapped = () -> settings.debias()
         ? judgeOrder(conversation, principle, respB, respA, prompts, models, settings, seed + 1)
-        : CompletableFuture.completedFuture(new Judged(Double.NaN, ""));
-    return forward.thenCombine(swapped, (f, s) -> new Verdict(f.pA(), s.pA(),
-        s.reasoning().isEmpty() ? f.reasoning() : "[A/B order] " + f.reasoning() + "\n[B/A order] " + s.reasoning()));
+        : CompletableFuture.completedFuture(notScored);
+    java.util.function.BiFunction<Judged, Judged, Verdict> verdict = (f, s) -> new Verdict(f.pA(), s.pA(),
+        s.reasoning().isEmpty() ? f.reasoning() : "[A/B order] " + f.reasoning() + "\n[B/A order] " + s.reasoning());
+    return oneAtATime
+        ? forward.thenCompose(f -> swapped.get().thenApply(s -> verdict.apply(f, s)))
+        : forward.thenCombine(swapped.get(), verdict);
   }
 
   private static CompletionStage<Judged> judgeOrder(Transcript conversation, Principle principle, String optionA,

@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
@@ -66,50 +67,54 @@ public final class LabelJob {
       policy = m.responder(c.sampling());
       policyId = m.modelId();
     } else {
-      policyActor = generationActor(system, "policy", ((ModelSpec.Local) c.policyModel()).path(), c);
+      policyActor = generationActor(system, "policy", ((ModelSpec.Local) c.policyModel()).path(), c.batching(), c.device());
       policy = new ActorResponder(policyActor, c.sampling(), c.askTimeout(), system);
     }
-    OptionScorer scorer;
-    Responder reasoner = null;
-    ChatTemplate feedbackTemplate; // frames the questions
-    String feedbackId = c.feedbackModel().id();
-    if (c.feedbackModel() instanceof ModelSpec.Cluster cl) {
-      ClusterModel m = workers.computeIfAbsent(cl.role(), role -> ClusterModel.connect(system, role));
-      scorer = m.optionScorer();
-      if (c.graph().chainOfThought()) {
-        reasoner = m.responder(c.reasoning());
-      }
-      feedbackTemplate = m.chatTemplate();
-      feedbackId = m.modelId();
-    } else if (c.feedbackModel() instanceof ModelSpec.Remote r) {
-      OpenAiClient client = clients.computeIfAbsent(r.model(), m -> new OpenAiClient(m, c.remote()));
-      scorer = new RemoteOptionScorer(client);
-      if (c.graph().chainOfThought()) {
-        reasoner = new RemoteResponder(client, c.reasoning());
-      }
-      feedbackTemplate = r.model().chatTemplate();
-    } else {
-      Path path = ((ModelSpec.Local) c.feedbackModel()).path();
-      ActorRef<ModelActor.Command<ScoreOptionsRequest, OptionScores>> feedback = system.systemActorOf(
-          ModelActor.<ScoreOptionsRequest, OptionScores>create("feedback", () -> ModelLoading.feedback(path, c.device()),
-              c.batching()), "feedback-" + System.nanoTime(), Props.empty());
-      if (c.graph().chainOfThought()) {
-        ActorRef<ModelActor.Command<GenerateRequest, Completion>> gen = c.feedbackModel().equals(c.policyModel())
-            ? policyActor : generationActor(system, "feedback-reasoner", path, c);
-        reasoner = new ActorResponder(gen, c.reasoning(), c.askTimeout(), system);
-      }
-      scorer = (context, a, b) -> AskPattern.askWithStatus(feedback,
-          replyTo -> new ModelActor.Submit<>(new ScoreOptionsRequest(context, a, b), replyTo), c.askTimeout(),
-          system.scheduler());
-      feedbackTemplate = ModelFiles.chatTemplateOf(path);
-    }
-    LabelGraph.Models models = new LabelGraph.Models(policy, policyId, scorer, reasoner, feedbackTemplate, feedbackId);
+    ActorRef<ModelActor.Command<GenerateRequest, Completion>> sharedPolicy = policyActor;
+    Feedback f = feedback(system, c.feedbackModel(), c.graph().chainOfThought(), c.reasoning(), c.batching(), c.device(),
+        c.askTimeout(), c.remote(), clients, workers, path -> c.feedbackModel().equals(c.policyModel())
+            ? sharedPolicy : generationActor(system, "feedback-reasoner", path, c.batching(), c.device()));
+    LabelGraph.Models models = new LabelGraph.Models(policy, policyId, f.scorer(), f.reasoner(), f.template(), f.modelId());
     return LabelGraph.run(system, c.sources(), store, c.constitution(), models, c.graph(), progress);
   }
 
-  private static ActorRef<ModelActor.Command<GenerateRequest, Completion>> generationActor(ActorSystem<?> system,
-      String role, Path model, Config c) {
+  /** The feedback model's roles: the option scorer, the reasoner (chain-of-thought only, else null), its chat format. */
+  public record Feedback(OptionScorer scorer, Responder reasoner, ChatTemplate template, String modelId) {}
+
+  /**
+   * The feedback model of {@code spec}: a batching actor of this process (a local path), the feedback workers of the
+   * cluster, or a remote server; {@code clients} and {@code workers} share connections between a job's roles, and
+   * {@code reasonerFor} gives the generation actor that reasons for a local model.
+   */
+  public static Feedback feedback(ActorSystem<?> system, ModelSpec spec, boolean chainOfThought,
+      GenerationSettings reasoning, BatchingSettings batching, DeviceSetting device, Duration askTimeout,
+      RemoteSettings remote, Map<RemoteModel, OpenAiClient> clients, Map<String, ClusterModel> workers,
+      Function<Path, ActorRef<ModelActor.Command<GenerateRequest, Completion>>> reasonerFor) {
+    if (spec instanceof ModelSpec.Cluster cl) {
+      ClusterModel m = workers.computeIfAbsent(cl.role(), role -> ClusterModel.connect(system, role));
+      return new Feedback(m.optionScorer(), chainOfThought ? m.responder(reasoning) : null, m.chatTemplate(), m.modelId());
+    }
+    if (spec instanceof ModelSpec.Remote r) {
+      OpenAiClient client = clients.computeIfAbsent(r.model(), m -> new OpenAiClient(m, remote));
+      return new Feedback(new RemoteOptionScorer(client), chainOfThought ? new RemoteResponder(client, reasoning) : null,
+          r.model().chatTemplate(), spec.id());
+    }
+    Path path = ((ModelSpec.Local) spec).path();
+    ActorRef<ModelActor.Command<ScoreOptionsRequest, OptionScores>> feedback = system.systemActorOf(
+        ModelActor.<ScoreOptionsRequest, OptionScores>create("feedback", () -> ModelLoading.feedback(path, device),
+            batching), "feedback-" + System.nanoTime(), Props.empty());
+    Responder reasoner = chainOfThought
+        ? new ActorResponder(reasonerFor.apply(path), reasoning, askTimeout, system) : null;
+    OptionScorer scorer = (context, a, b) -> AskPattern.askWithStatus(feedback,
+        replyTo -> new ModelActor.Submit<>(new ScoreOptionsRequest(context, a, b), replyTo), askTimeout,
+        system.scheduler());
+    return new Feedback(scorer, reasoner, ModelFiles.chatTemplateOf(path), spec.id());
+  }
+
+  /** A batching generation actor of this process serving the model at {@code model}. */
+  static ActorRef<ModelActor.Command<GenerateRequest, Completion>> generationActor(ActorSystem<?> system, String role,
+      Path model, BatchingSettings batching, DeviceSetting device) {
     return system.systemActorOf(ModelActor.<GenerateRequest, Completion>create(role,
-        () -> ModelLoading.generation(model, c.device()), c.batching()), role + "-" + System.nanoTime(), Props.empty());
+        () -> ModelLoading.generation(model, device), batching), role + "-" + System.nanoTime(), Props.empty());
   }
 }

@@ -14,15 +14,16 @@ import dev.cai.actors.ScoreRequest;
 import dev.cai.actors.WholeBatches;
 import dev.cai.persistence.Commit;
 import dev.cai.persistence.RecordStore;
+import dev.cai.streams.remote.RemoteSettings;
+import dev.cai.runtime.eval.RewardModel;
+import dev.cai.runtime.constitution.Constitution;
 import dev.cai.runtime.generate.GenerationSettings;
 import dev.cai.runtime.io.Checkpoint;
 import dev.cai.runtime.io.CheckpointStore;
 import dev.cai.runtime.io.HuggingFaceDirectory;
 import dev.cai.runtime.io.ModelFiles;
-import dev.cai.runtime.io.SafetensorsFile;
 import dev.cai.runtime.model.DeviceSetting;
 import dev.cai.runtime.ppo.PpoLearner;
-import dev.cai.runtime.train.ScalarHead;
 import dev.cai.runtime.weights.HostTensor;
 import dev.cai.runtime.weights.LoadedModel;
 import dev.cai.runtime.weights.ModelLoadException;
@@ -32,7 +33,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -67,7 +68,7 @@ public final class RlJob {
   public static final String METRICS_FILE = "rl-metrics.jsonl";
   /** Run-metadata keys fixed at a run's first start: a resumed run must use the same values. */
   static final List<String> FIXED_SETTINGS = List.of("rl.batch-size", "rl.max-staleness", "rl.seed", "rl.temperature",
-      "rl.max-new-tokens", "rl.policy-actors");
+      "rl.max-new-tokens", "rl.policy-actors", "rl.continual.every");
 
   private RlJob() {}
 
@@ -79,13 +80,44 @@ public final class RlJob {
    * @param updates the run stops when the policy reaches this version
    * @param metricsFile where the learner appends one JSON line per update
    * @param exportDir where the final policy is saved as a model directory (with the SL checkpoint's tokenizer)
+   * @param continual continual RLAIF: the PM is refreshed on comparisons of the policy's samples as the run goes
    */
   public record Config(Path slCheckpoint, Path pm, List<PromptSource> sources, RlSettings rl, long updates,
-      BatchingSettings batching, DeviceSetting device, Optional<Path> metricsFile, Optional<Path> exportDir) {
+      BatchingSettings batching, DeviceSetting device, Optional<Path> metricsFile, Optional<Path> exportDir,
+      Optional<Continual> continual) {
     public Config {
       sources = List.copyOf(sources);
       if (updates < 1) {
         throw new IllegalArgumentException("the number of updates must be >= 1, got " + updates);
+      }
+    }
+
+    /** A run with one PM throughout. */
+    public Config(Path slCheckpoint, Path pm, List<PromptSource> sources, RlSettings rl, long updates,
+        BatchingSettings batching, DeviceSetting device, Optional<Path> metricsFile, Optional<Path> exportDir) {
+      this(slCheckpoint, pm, sources, rl, updates, batching, device, metricsFile, exportDir, Optional.empty());
+    }
+
+    /** This run with continual RLAIF. */
+    public Config withContinual(Continual c) {
+      return new Config(slCheckpoint, pm, sources, rl, updates, batching, device, metricsFile, exportDir, Optional.of(c));
+    }
+  }
+
+  /**
+   * Continual RLAIF of a run ({@link PmRefresher}).
+   *
+   * @param feedbackModel labels the pairs (a local path, {@code cluster:feedback} or a remote server)
+   * @param labeling how pairs are labeled ({@code cai.label}: debias, ensemble, chain-of-thought, few-shot)
+   * @param reasoning how the feedback model reasons, with chain-of-thought
+   * @param refresh when and how the PM is refreshed ({@code cai.rl.continual}, enabled)
+   * @param dir where the refreshed PMs go (RUN_DIR/pm-refresh)
+   */
+  public record Continual(ModelSpec feedbackModel, Constitution constitution, LabelGraph.Settings labeling,
+      GenerationSettings reasoning, RemoteSettings remote, PmRefresher.Settings refresh, Path dir) {
+    public Continual {
+      if (!refresh.enabled()) {
+        throw new IllegalArgumentException("continual RLAIF needs cai.rl.continual.every >= 1");
       }
     }
   }
@@ -142,39 +174,12 @@ public final class RlJob {
     if (Files.isRegularFile(sl) && !sl.getFileName().toString().endsWith(".gguf")) {
       throw new IllegalArgumentException("SL checkpoint " + sl + " is neither a model directory nor a .gguf file");
     }
-    rewardHead(c.pm());
+    RewardModel.rewardHead(c.pm());
     for (PromptSource ps : c.sources()) {
       if (!Files.isRegularFile(ps.file())) {
         throw new IllegalArgumentException(ps.file() + ": prompt file does not exist");
       }
     }
-  }
-
-  /** The PM's reward head tensors; a missing directory, heads file or reward head fails naming the path. */
-  static Map<String, HostTensor> rewardHead(Path pm) {
-    if (!Files.isDirectory(pm)) {
-      throw new IllegalArgumentException("Preference model " + pm + " is not a directory (cai pm train writes PM_DIR/model)");
-    }
-    Path heads = pm.resolve(CheckpointStore.HEADS);
-    if (!Files.isRegularFile(heads)) {
-      throw new IllegalArgumentException("Preference model " + pm + " has no reward head: " + CheckpointStore.HEADS
-          + " is missing");
-    }
-    Map<String, HostTensor> out = new LinkedHashMap<>();
-    try (SafetensorsFile f = SafetensorsFile.open(heads)) {
-      f.readAllFloat32().forEach((name, t) -> {
-        if (name.startsWith(ScalarHead.REWARD_HEAD + ".")) {
-          out.put(name, t);
-        }
-      });
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot read the reward head " + heads + ": " + e.getMessage(), e);
-    }
-    if (!out.containsKey(ScalarHead.weightName(ScalarHead.REWARD_HEAD))) {
-      throw new IllegalArgumentException("Preference model " + pm + " has no reward head: " + heads + " lacks "
-          + ScalarHead.weightName(ScalarHead.REWARD_HEAD));
-    }
-    return out;
   }
 
   /**
@@ -189,7 +194,7 @@ public final class RlJob {
         try (LoadedModel pm = ModelFiles.load(c.pm())) {
           trunk = pm.weights();
         }
-        head = rewardHead(c.pm());
+        head = RewardModel.rewardHead(c.pm());
         if (trunk.config().vocabSize() != policy.weights().config().vocabSize()) {
           throw new ModelLoadException("critic-init = pm needs a preference model with the policy's vocabulary: "
               + c.pm() + " has " + trunk.config().vocabSize() + " tokens, " + c.slCheckpoint() + " has "
@@ -290,7 +295,9 @@ public final class RlJob {
     if (sampler == null) {
       sampler = PolicySampler.of(system, policies, rl.askTimeout());
     }
-    RolloutGraph.Models models = new RolloutGraph.Models(sampler, reference, preference, published, rl.askTimeout());
+    Optional<PmRefresher> refresher = c.continual().map(cc -> refresher(system, store, c, cc, preference));
+    RolloutGraph.Models models = new RolloutGraph.Models(sampler, reference, preference, published, rl.askTimeout(),
+        refresher.map(r -> (RolloutGraph.Continual) r));
     RolloutGraph.Settings graph = new RolloutGraph.Settings(rl.batchSize(), schedule, rl.seed(), rl.ppo().temperature(),
         rl.promptPasses());
     Executor io = system.dispatchers().lookup(DispatcherSelector.blocking());
@@ -304,11 +311,25 @@ public final class RlJob {
               ? CompletableFuture.completedFuture(totals)
               : learn(system, learner, store, c, feed, models, graph, started, totals, progress, gate);
           return learned
+              .thenCompose(t -> refresher.isEmpty() ? CompletableFuture.completedFuture(t)
+                  : refresher.get().idle().thenApply(x -> t))
               .thenCompose(t -> t.finished || t.version >= c.updates() ? CompletableFuture.completedFuture(t)
                   : endOfInput(system, learner, rl, t))
               .thenCompose(t -> export(system, learner, c, io).thenApply(dir -> new Summary(started.version(),
                   t.version, t.replayed, t.live, t.rollouts, t.skipped.get(), List.copyOf(t.commits), dir)));
         });
+  }
+
+  /** Continual RLAIF: the feedback model (actors of this process, the cluster's workers or a server) and the refresher. */
+  private static PmRefresher refresher(ActorSystem<?> system, RecordStore store, Config c, Continual cc,
+      ActorRef<ModelActor.Command<List<ScoreRequest>, List<Outcome<Double>>>> preference) {
+    LabelJob.Feedback f = LabelJob.feedback(system, cc.feedbackModel(), cc.labeling().chainOfThought(), cc.reasoning(),
+        c.batching(), c.device(), c.rl().askTimeout(), cc.remote(), new HashMap<>(), new HashMap<>(),
+        path -> LabelJob.generationActor(system, "feedback-reasoner", path, c.batching(), c.device()));
+    LabelGraph.Models labeler = new LabelGraph.Models(null, ModelFiles.modelId(c.slCheckpoint()), f.scorer(),
+        f.reasoner(), f.template(), f.modelId());
+    return new PmRefresher(system, store, c.pm(), preference, cc.dir(), cc.refresh(), c.rl().seed(),
+        new PmRefresher.Labeler(cc.constitution(), labeler, cc.labeling()), c.batching(), c.device());
   }
 
   /** The learner's input: stored unlearned batches, then live ones, until the run is finished or input ends. */
@@ -403,7 +424,8 @@ public final class RlJob {
   static void checkFixedSettings(RecordStore store, Config c) {
     RlSettings rl = c.rl();
     List<String> values = List.of(Integer.toString(rl.batchSize()), Integer.toString(rl.lag()), Long.toString(rl.seed()),
-        Double.toString(rl.ppo().temperature()), Integer.toString(rl.maxNewTokens()), Integer.toString(rl.policyActors()));
+        Double.toString(rl.ppo().temperature()), Integer.toString(rl.maxNewTokens()), Integer.toString(rl.policyActors()),
+        Integer.toString(c.continual().map(cc -> cc.refresh().every()).orElse(0)));
     Commit first = new Commit();
     for (int i = 0; i < FIXED_SETTINGS.size(); i++) {
       String key = FIXED_SETTINGS.get(i);

@@ -12,6 +12,7 @@ import dev.cai.persistence.Commit;
 import dev.cai.persistence.RecordKind;
 import dev.cai.persistence.RecordStore;
 import dev.cai.persistence.Stored;
+import dev.cai.protocol.v1.Comparison;
 import dev.cai.protocol.v1.Prompt;
 import dev.cai.protocol.v1.Rollout;
 import dev.cai.runtime.constitution.CritiquePrompts;
@@ -64,10 +65,6 @@ public final class RolloutGraph {
    * @param schedule which policy version generates which batch
    * @param seed derives every prompt's sampling seed, with the prompt's source and line
    * @param temperature sampling temperature recorded on each rollout
-   */
-  /**
-   * How batches are formed and sampled.
-   *
    * @param passes passes over the prompt files (0 = as many as the run needs); pass p gives a prompt at line l of a
    *     file of L lines the offset p·L + l, so offsets, seeds and resumption work across passes
    */
@@ -87,11 +84,55 @@ public final class RolloutGraph {
    *
    * @param policy samples the responses (the local policy actors, or the policy workers of a cluster)
    * @param published the learner's published versions: a batch waits until its version is served
+   * @param preference the preference model, unless {@code continual} refreshes it
+   * @param continual continual RLAIF: pairs of samples labeled, and the preference model refreshed, as the run goes
    */
   public record Models(PolicySampler policy,
       ActorRef<ModelActor.Command<List<LogProbsRequest>, List<Outcome<float[]>>>> reference,
       ActorRef<ModelActor.Command<List<ScoreRequest>, List<Outcome<Double>>>> preference, PublishedPolicy published,
-      Duration askTimeout) {}
+      Duration askTimeout, Optional<Continual> continual) {
+    /** Models with one preference model for the whole run. */
+    public Models(PolicySampler policy,
+        ActorRef<ModelActor.Command<List<LogProbsRequest>, List<Outcome<float[]>>>> reference,
+        ActorRef<ModelActor.Command<List<ScoreRequest>, List<Outcome<Double>>>> preference, PublishedPolicy published,
+        Duration askTimeout) {
+      this(policy, reference, preference, published, askTimeout, Optional.empty());
+    }
+
+    /** The preference model that scores batch {@code k}, once it is served. */
+    CompletionStage<ActorRef<ModelActor.Command<List<ScoreRequest>, List<Outcome<Double>>>>> preferenceFor(long k) {
+      return continual.isPresent() ? continual.get().preference(k) : CompletableFuture.completedFuture(preference);
+    }
+
+    /** The version of the preference model that scores batch {@code k} (0: the run's own). */
+    long pmVersion(long k) {
+      return continual.isPresent() ? continual.get().pmVersion(k) : 0;
+    }
+  }
+
+  /**
+   * Continual RLAIF in the rollout graph: some batches sample their first prompts a second time with the same policy
+   * version, and the feedback model labels the two responses; the comparisons are committed with the batch, and the
+   * preference model that scores later batches is refreshed on them ({@link PmRefresher}). Which batches, which
+   * version scores a batch and the labels depend only on the batch index and the stored comparisons, so a resumed run
+   * continues exactly.
+   */
+  public interface Continual {
+    /** How many of batch {@code k}'s prompts are sampled twice and labeled (0 for most batches). */
+    int pairs(long k);
+
+    /** The preference model version that scores batch {@code k}. */
+    long pmVersion(long k);
+
+    /** The actor serving {@link #pmVersion(long)} of batch {@code k}, once that version is trained and loaded. */
+    CompletionStage<ActorRef<ModelActor.Command<List<ScoreRequest>, List<Outcome<Double>>>>> preference(long k);
+
+    /** Labels the pair of responses to {@code prompt} made for batch {@code k}, its {@code index}-th pair. */
+    CompletionStage<Comparison> label(Prompt prompt, Transcript conversation, String a, String b, long k, int index);
+
+    /** Batch {@code k} (with its comparisons) is committed. */
+    void committed(long k);
+  }
 
   /**
    * One committed batch: its index, the sequence number of its first rollout, its rollouts in prompt order, and the
@@ -104,8 +145,6 @@ public final class RolloutGraph {
     }
   }
 
-  /** A prompt with the position of its source in the run's source list. */
-  /** A prompt with its source's position in the run's source list, its offset there and whether it may be committed. */
   /** The {@code graph} tag of this graph's stage meters (the learner's stage is metered by {@link RlJob}). */
   public static final String GRAPH = "rl";
 
@@ -125,10 +164,12 @@ public final class RolloutGraph {
     }
   }
 
+  /** A prompt with its source's position in the run's source list, its offset there and whether it may be committed. */
   private record Sourced(int sourceIndex, String sourceId, long offset, Prompt prompt, boolean durable) {}
 
-  /** A sampled, scored batch before commit; {@code batchIndex} −1 when it came out empty. */
-  private record Produced(long batchIndex, List<Sourced> prompts, List<Rollout> rollouts, List<String> skipped) {}
+  /** A sampled, scored (and maybe labeled) batch before commit; {@code batchIndex} −1 when it came out empty. */
+  private record Produced(long batchIndex, List<Sourced> prompts, List<Rollout> rollouts, List<String> skipped,
+      List<Comparison> comparisons) {}
 
   /**
    * Live batches: the prompts of {@code sources} (in order) after their committed offsets, sampled, scored and
@@ -225,7 +266,7 @@ public final class RolloutGraph {
           return p;
         }))
         .mapAsync(1, p -> CompletableFuture.supplyAsync(
-            () -> meters.commit().call(p.rollouts().size(), () -> commit(store, p)), io));
+            () -> meters.commit().call(p.rollouts().size(), () -> commit(store, p, models)), io));
   }
 
   /** The batches committed from {@code fromSequence} on (not yet learned), in order, read lazily from the store. */
@@ -265,9 +306,62 @@ public final class RolloutGraph {
               skipped.add(members.get(i).prompt().getId() + ": " + samples.get(i).error());
             }
           }
-          return score(system, kept, keptConversations, keptSamples, k, version, models, settings, skipped, meters);
-        })
-        .thenApply(rollouts -> new Produced(rollouts.isEmpty() ? -1 : k, group, rollouts, skipped));
+          int pairs = models.continual().isEmpty() ? 0 : Math.min(models.continual().get().pairs(k), kept.size());
+          return seconds(kept.subList(0, pairs), keptConversations.subList(0, pairs), version, models, settings, meters)
+              .thenCompose(second -> score(system, kept, keptConversations, keptSamples, k, version, models, settings,
+                  skipped, meters).thenCompose(rollouts -> (rollouts.isEmpty()
+                      ? CompletableFuture.completedFuture(List.<Comparison>of()) // no batch index to record them on
+                      : label(system, kept, keptConversations, keptSamples, second, k, version, models))
+                      .thenApply(comparisons -> new Produced(rollouts.isEmpty() ? -1 : k, group, rollouts, skipped,
+                          comparisons))));
+        });
+  }
+
+  /**
+   * Continual RLAIF: second samples of the first prompts of a batch, by the same version, one ask after the first (so
+   * that the batch is computed alone); the seeds differ from the first samples'.
+   */
+  private static CompletionStage<List<Outcome<PolicySample>>> seconds(List<Sourced> prompts,
+      List<Transcript> conversations, long version, Models models, Settings settings, Meters meters) {
+    if (prompts.isEmpty()) {
+      return CompletableFuture.completedFuture(List.of());
+    }
+    long[] seeds = prompts.stream().mapToLong(s -> seed(settings.seed() ^ SECOND_SAMPLE, s)).toArray();
+    return meters.sample().time(prompts.size(), () -> models.policy().sample(List.copyOf(conversations), seeds, version),
+        RolloutGraph::responseTokens);
+  }
+
+  /** Seed salt of the second samples of continual RLAIF. */
+  private static final long SECOND_SAMPLE = 0x5DEECE66DL;
+
+  /**
+   * Continual RLAIF: the feedback model labels each (first, second) pair of samples, one pair after another; a pair it
+   * cannot label is logged and left out. Each comparison records the batch and the policy version that sampled it.
+   */
+  private static CompletionStage<List<Comparison>> label(ActorSystem<?> system, List<Sourced> kept,
+      List<Transcript> conversations, List<PolicySample> firsts, List<Outcome<PolicySample>> seconds, long k,
+      long version, Models models) {
+    CompletionStage<List<Comparison>> out = CompletableFuture.completedFuture(new ArrayList<>());
+    for (int i = 0; i < seconds.size(); i++) {
+      Prompt prompt = kept.get(i).prompt();
+      if (!seconds.get(i).isOk()) {
+        system.log().warn("continual RLAIF: no pair for {}: {}", prompt.getId(), seconds.get(i).error());
+        continue;
+      }
+      int index = i;
+      String a = firsts.get(i).text();
+      String b = seconds.get(i).value().text();
+      out = out.thenCompose(done -> models.continual().get().label(prompt, conversations.get(index), a, b, k, index)
+          .handle((c, err) -> {
+            if (err != null) {
+              system.log().warn("continual RLAIF: pair of {} not labeled: {}", prompt.getId(), err.getMessage());
+            } else {
+              done.add(c.toBuilder().setRlBatchIndex(k).setPolicyVersion(version).build());
+            }
+            return done;
+          }));
+    }
+    return out;
   }
 
   /** Reference log-probs and PM scores of the kept samples (one ask each), then the rollout records. */
@@ -287,8 +381,9 @@ public final class RolloutGraph {
         () -> AskPattern.askWithStatus(models.reference(), replyTo -> new ModelActor.Submit<>(refRequests, replyTo),
             models.askTimeout(), system.scheduler()), r -> 0);
     CompletionStage<List<Outcome<Double>>> pm = meters.preference().time(pmRequests.size(),
-        () -> AskPattern.askWithStatus(models.preference(), replyTo -> new ModelActor.Submit<>(pmRequests, replyTo),
-            models.askTimeout(), system.scheduler()), r -> 0);
+        () -> models.preferenceFor(k).thenCompose(preference -> AskPattern.askWithStatus(preference,
+            replyTo -> new ModelActor.Submit<>(pmRequests, replyTo), models.askTimeout(), system.scheduler())), r -> 0);
+    long pmVersion = models.pmVersion(k);
     return ref.thenCombine(pm, (refs, scores) -> {
       long now = System.currentTimeMillis();
       List<Rollout> rollouts = new ArrayList<>();
@@ -300,7 +395,7 @@ public final class RolloutGraph {
           skipped.add(id + ": preference model: " + scores.get(i).error());
         } else {
           rollouts.add(rollout(id, samples.get(i), refs.get(i).value(), scores.get(i).value(), version, k,
-              settings.temperature(), now));
+              settings.temperature(), now).toBuilder().setPmVersion(pmVersion).build());
           publish(kept.get(i).prompt(), samples.get(i), scores.get(i).value(), version);
         }
       }
@@ -361,9 +456,13 @@ public final class RolloutGraph {
     return seed(seed, s.sourceIndex(), s.offset());
   }
 
-  /** Writes a batch's rollouts, the prompt offsets it consumed and the new batch count in one atomic commit. */
-  private static RolloutBatch commit(RecordStore store, Produced p) {
-    Commit commit = new Commit().appendAll(RecordKind.ROLLOUTS, p.rollouts());
+  /**
+   * Writes a batch's rollouts, its comparisons (continual RLAIF), the prompt offsets it consumed and the new batch
+   * count in one atomic commit.
+   */
+  private static RolloutBatch commit(RecordStore store, Produced p, Models models) {
+    Commit commit = new Commit().appendAll(RecordKind.ROLLOUTS, p.rollouts()).appendAll(RecordKind.COMPARISONS,
+        p.comparisons());
     Map<String, Long> offsets = new LinkedHashMap<>();
     for (Sourced s : p.prompts()) {
       if (!s.durable()) {
@@ -376,7 +475,10 @@ public final class RolloutGraph {
       commit.offset(BATCHES, p.batchIndex() + 1);
     }
     List<Long> sequences = store.commit(commit);
-    return new RolloutBatch(p.batchIndex(), sequences.isEmpty() ? -1 : sequences.get(0), p.rollouts(), p.skipped());
+    if (p.batchIndex() >= 0) {
+      models.continual().ifPresent(c -> c.committed(p.batchIndex()));
+    }
+    return new RolloutBatch(p.batchIndex(), p.rollouts().isEmpty() ? -1 : sequences.get(0), p.rollouts(), p.skipped());
   }
 
   /** Stored rollouts grouped into their batches, read a page at a time. */

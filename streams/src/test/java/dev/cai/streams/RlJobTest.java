@@ -2,6 +2,7 @@ package dev.cai.streams;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
@@ -11,12 +12,17 @@ import dev.cai.persistence.Commit;
 import dev.cai.persistence.RecordKind;
 import dev.cai.persistence.RecordStore;
 import dev.cai.persistence.Stored;
+import dev.cai.protocol.v1.Comparison;
 import dev.cai.protocol.v1.LearnerStateHeader;
 import dev.cai.protocol.v1.Rollout;
+import dev.cai.runtime.eval.RewardModel;
 import dev.cai.runtime.io.CheckpointStore;
 import dev.cai.runtime.io.ModelFiles;
 import dev.cai.runtime.ppo.LearnerSnapshot;
 import dev.cai.runtime.ppo.LearnerStateCodec;
+import dev.cai.runtime.train.PreferenceRefresh;
+import dev.cai.runtime.train.ScalarHead;
+import dev.cai.runtime.weights.HostTensor;
 import dev.cai.runtime.weights.LoadedModel;
 import dev.cai.runtime.weights.ModelWeights;
 import java.nio.charset.StandardCharsets;
@@ -24,7 +30,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.testkit.typed.annotations.JUnit5TestKit;
@@ -203,9 +213,13 @@ class RlJobTest {
   }
 
   private static double maxDiff(List<Float> a, List<Float> b) {
+    return maxDiff(floats(a), floats(b));
+  }
+
+  private static double maxDiff(float[] a, float[] b) {
     double max = 0;
-    for (int i = 0; i < a.size(); i++) {
-      max = Math.max(max, Math.abs(a.get(i) - b.get(i)));
+    for (int i = 0; i < a.length; i++) {
+      max = Math.max(max, Math.abs(a[i] - b[i]));
     }
     return max;
   }
@@ -263,6 +277,51 @@ class RlJobTest {
       assertEquals(15, store.resumeOffset(new PromptSource(six, false).id()), "global offset = pass x lines + line");
       assertTrue(r2.get(6).getPolicyVersion() > r2.get(0).getPolicyVersion(),
           "the second pass is sampled anew by a later policy: " + r2.get(6).getPolicyVersion());
+    }
+  }
+
+  @Test
+  void shouldRefreshThePreferenceModelOnLabeledPairsOfThePolicysOwnSamples() throws Exception {
+    RlJob.Config job = TinyRl.job(run, policy, pm, prompts, TinyRl.rl(3, 1, 2), 4, Optional.empty())
+        .withContinual(TinyRl.continual(run, policy, 2, 2));
+    try (RecordStore store = RecordStore.open(run.resolve("store"))) {
+      RlJob.Summary s = RlJob.run(testKit.system(), store, job, p -> { }).toCompletableFuture().get(5, TimeUnit.MINUTES);
+      assertEquals(4, s.version());
+
+      // batches 0..4 (4 closes the run): batches 1 and 3 pair their first two prompts; refresh 1 scores batches 2 and
+      // 3, refresh 2 batch 4
+      List<Rollout> all = rollouts(store);
+      Map<Long, Set<Long>> pmVersions = new TreeMap<>();
+      all.forEach(r -> pmVersions.computeIfAbsent(r.getBatchIndex(), b -> new TreeSet<>()).add(r.getPmVersion()));
+      assertEquals(Map.of(0L, Set.of(0L), 1L, Set.of(0L), 2L, Set.of(1L), 3L, Set.of(1L), 4L, Set.of(2L)), pmVersions);
+
+      List<Comparison> comparisons = store.read(RecordKind.COMPARISONS, 0, 100).stream().map(Stored::record).toList();
+      assertEquals(List.of(1L, 1L, 3L, 3L), comparisons.stream().map(Comparison::getRlBatchIndex).toList());
+      Map<Long, Long> versionOfBatch = new TreeMap<>();
+      all.forEach(r -> versionOfBatch.put(r.getBatchIndex(), r.getPolicyVersion()));
+      for (Comparison c : comparisons) {
+        assertEquals(versionOfBatch.get(c.getRlBatchIndex()), c.getPolicyVersion(), "sampled by the batch's version");
+        assertTrue(c.getPA() > 0 && c.getPA() < 1 && !Double.isNaN(c.getPASwapped()), "a debiased soft label: " + c);
+        assertTrue(!c.getResponseA().equals(c.getResponseB()), "two samples: " + c);
+        assertTrue(!c.getPrincipleId().isEmpty());
+      }
+      assertEquals(List.of("question number 4?", "question number 5?", "question number 10?", "question number 11?"),
+          comparisons.stream().map(c -> c.getPrompt().getText()).toList(), "the first two prompts of batches 1 (4, 5; 6 is too long) and 3 (10, 11, 12)");
+
+      // the refreshes: complete, optimizer checkpoints gone, trained away from the run's PM, normalised on the pairs
+      Path root = run.resolve("pm-refresh");
+      Map<String, HostTensor> base = RewardModel.rewardHead(pm);
+      for (long v : new long[] {1, 2}) {
+        Path dir = PmRefresher.dir(root, v);
+        assertTrue(PreferenceRefresh.isComplete(dir), dir.toString());
+        assertFalse(Files.exists(dir.resolve("checkpoints")), "a finished refresh keeps no optimizer checkpoints");
+        JsonObject norm = JsonParser.parseString(Files.readString(PreferenceRefresh.model(dir).resolve(
+            RewardModel.NORMALIZATION))).getAsJsonObject();
+        assertEquals(4, norm.get("samples").getAsInt(), "both responses of the refresh batch's two pairs");
+        String w = ScalarHead.weightName(ScalarHead.REWARD_HEAD);
+        assertTrue(maxDiff(base.get(w).data(), RewardModel.rewardHead(PreferenceRefresh.model(dir)).get(w).data()) > 0,
+            "refresh " + v + " trained the reward head");
+      }
     }
   }
 }

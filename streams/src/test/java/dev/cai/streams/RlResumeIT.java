@@ -1,5 +1,6 @@
 package dev.cai.streams;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -7,11 +8,15 @@ import dev.cai.actors.LearnerActor;
 import dev.cai.persistence.RecordKind;
 import dev.cai.persistence.RecordStore;
 import dev.cai.persistence.Stored;
+import dev.cai.protocol.v1.Comparison;
 import dev.cai.protocol.v1.LearnerStateHeader;
 import dev.cai.protocol.v1.Rollout;
+import dev.cai.runtime.eval.RewardModel;
+import dev.cai.runtime.io.CheckpointStore;
 import dev.cai.runtime.io.ModelFiles;
 import dev.cai.runtime.model.LlamaConfig;
 import dev.cai.runtime.ppo.LearnerStateCodec;
+import dev.cai.runtime.train.PreferenceRefresh;
 import dev.cai.runtime.weights.HostTensor;
 import dev.cai.runtime.weights.LoadedModel;
 import java.io.BufferedReader;
@@ -41,19 +46,34 @@ class RlResumeIT {
 
   @Test
   void shouldReachBitIdenticalWeightsAfterKillMinus9AndResume(@TempDir Path dir) throws Exception {
+    killAndResume(dir, false);
+  }
+
+  /**
+   * The same with continual RLAIF (a PM refresh every 2 batches): besides the learner, the comparisons and the
+   * refreshed PMs are identical. The kill comes after batch 1 (whose pairs refresh 1 trains on) was committed; the
+   * newest refresh directory of the killed run, if any, is made unfinished (as if killed while it trained), so the
+   * resumed run trains at least one refresh again from the stored comparisons, into the same model.
+   */
+  @Test
+  void shouldResumeContinualRlaifBitIdenticallyRetrainingAnUnfinishedRefresh(@TempDir Path dir) throws Exception {
+    killAndResume(dir, true);
+  }
+
+  private void killAndResume(Path dir, boolean continual) throws Exception {
     Path policy = TinyRl.policy(dir);
     Path pm = TinyRl.preferenceModel(dir, policy);
     Path prompts = TinyRl.prompts(dir.resolve("prompts.jsonl"), 40, 5);
     Path straight = dir.resolve("straight");
     Path interrupted = dir.resolve("interrupted");
 
-    Process once = start(straight, policy, pm, prompts);
+    Process once = start(straight, policy, pm, prompts, continual);
     String output = new String(once.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(once.waitFor(5, TimeUnit.MINUTES));
     assertEquals(0, once.exitValue(), output);
     assertTrue(output.contains("done " + UPDATES + " replayed 0"), output);
 
-    Process child = start(interrupted, policy, pm, prompts);
+    Process child = start(interrupted, policy, pm, prompts, continual);
     String killedAfter = null;
     try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
       String line;
@@ -74,7 +94,15 @@ class RlResumeIT {
           "stored batches wait to be replayed");
     }
 
-    Process resumed = start(interrupted, policy, pm, prompts);
+    Path unfinished = null;
+    if (continual && Files.isDirectory(interrupted.resolve("pm-refresh"))) {
+      // the newest refresh (finished or killed while training) loses its last file: it must be trained again
+      try (var dirs = Files.list(interrupted.resolve("pm-refresh"))) {
+        unfinished = dirs.sorted().reduce((a, b) -> b).orElseThrow();
+      }
+      Files.deleteIfExists(PreferenceRefresh.model(unfinished).resolve(RewardModel.NORMALIZATION));
+    }
+    Process resumed = start(interrupted, policy, pm, prompts, continual);
     String resumedOutput = new String(resumed.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(resumed.waitFor(5, TimeUnit.MINUTES));
     assertEquals(0, resumed.exitValue(), resumedOutput);
@@ -97,6 +125,22 @@ class RlResumeIT {
       assertEquals(ha.getRngState(), hb.getRngState());
       assertEquals(rollouts(a), rollouts(b), "the same rollouts, each exactly once");
       assertEquals(a.resumeOffset(LearnerActor.ROLLOUTS_CONSUMED), b.resumeOffset(LearnerActor.ROLLOUTS_CONSUMED));
+      if (continual) {
+        assertEquals(comparisons(a), comparisons(b), "the same labeled pairs, each exactly once");
+        assertEquals(List.of(1L, 1L, 3L, 3L, 5L, 5L), comparisons(a).stream().map(Comparison::getRlBatchIndex).toList());
+        assertTrue(rollouts(a).stream().anyMatch(r -> r.getPmVersion() == 3), "batch 6 is scored by refresh 3");
+      }
+    }
+    if (continual) {
+      assertTrue(unfinished == null || PreferenceRefresh.isComplete(unfinished), "trained again: " + unfinished);
+      for (long v : new long[] {1, 2, 3}) {
+        Path ma = PreferenceRefresh.model(PmRefresher.dir(straight.resolve("pm-refresh"), v));
+        Path mb = PreferenceRefresh.model(PmRefresher.dir(interrupted.resolve("pm-refresh"), v));
+        for (String file : List.of(CheckpointStore.MODEL, CheckpointStore.HEADS, RewardModel.NORMALIZATION)) {
+          assertArrayEquals(Files.readAllBytes(ma.resolve(file)), Files.readAllBytes(mb.resolve(file)),
+              "refresh " + v + ": " + file);
+        }
+      }
     }
     List<String> versions = new ArrayList<>();
     for (String line : Files.readAllLines(interrupted.resolve(RlJob.METRICS_FILE))) {
@@ -124,10 +168,16 @@ class RlResumeIT {
         .map(r -> r.toBuilder().clearCreatedAtMs().build()).toList();
   }
 
-  private static Process start(Path runDir, Path policy, Path pm, Path prompts) throws Exception {
+  private static List<Comparison> comparisons(RecordStore store) {
+    return store.read(RecordKind.COMPARISONS, 0, 10_000).stream().map(Stored::record)
+        .map(c -> c.toBuilder().clearCreatedAtMs().build()).toList();
+  }
+
+  private static Process start(Path runDir, Path policy, Path pm, Path prompts, boolean continual) throws Exception {
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Xmx1g", "-Dai.djl.offline=true", "-cp", System.getProperty("java.class.path"), RlJobMain.class.getName(),
-        runDir.toString(), policy.toString(), pm.toString(), prompts.toString(), Integer.toString(UPDATES)));
+        runDir.toString(), policy.toString(), pm.toString(), prompts.toString(), Integer.toString(UPDATES),
+        continual ? "continual" : "plain"));
     return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
   }
 }

@@ -55,4 +55,19 @@ final class TinyRl {
             java.time.Duration.ofSeconds(1)),
         DeviceSetting.CPU, java.util.Optional.of(runDir.resolve(RlJob.METRICS_FILE)), export);
   }
+
+  /**
+   * Continual RLAIF on the tiny models: every {@code every} batches, {@code pairs} pairs labeled by {@code feedback}
+   * (debiased, one principle), a refresh of one pass at a large learning rate; the newest 3 refreshed PMs are kept in
+   * RUN_DIR/pm-refresh.
+   */
+  static RlJob.Continual continual(Path runDir, Path feedback, int every, int pairs) {
+    LabelGraph.Settings labeling = new LabelGraph.Settings(1, 1, java.time.Duration.ofSeconds(1), 5L, 0, true, 1, false,
+        0.05, 0.95, false, 0);
+    PmRefresher.Settings refresh = new PmRefresher.Settings(every, pairs,
+        new dev.cai.runtime.train.TrainingRun.Settings(1, 2, 2, 1e-3, 0, 0, 1.0, Integer.MAX_VALUE, 7), 1024, 3);
+    return new RlJob.Continual(ModelSpec.local(feedback), dev.cai.runtime.constitution.ConstitutionLoader.loadDefault(),
+        labeling, dev.cai.runtime.generate.GenerationSettings.greedy(8), dev.cai.streams.remote.RemoteSettings.defaults(),
+        refresh, runDir.resolve("pm-refresh"));
+  }
 }

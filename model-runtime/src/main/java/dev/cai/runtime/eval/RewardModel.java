@@ -12,14 +12,18 @@ import dev.cai.runtime.model.LlamaModel;
 import dev.cai.runtime.tokenizer.ChatMessage;
 import dev.cai.runtime.train.PreferenceData;
 import dev.cai.runtime.train.ScalarHead;
+import dev.cai.runtime.weights.HostTensor;
 import dev.cai.runtime.weights.LoadedModel;
 import dev.cai.runtime.weights.ModelLoadException;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A trained preference model for scoring: the LM trunk plus the reward head, read at each sequence's last real
@@ -99,6 +103,36 @@ public final class RewardModel implements AutoCloseable {
           out[start + i] = r[i];
         }
       }
+    }
+    return out;
+  }
+
+  /**
+   * The reward head tensors of the PM directory {@code pm} ({@code cai pm train}'s PM_DIR/model); a missing directory,
+   * heads file or reward head fails naming the path.
+   */
+  public static Map<String, HostTensor> rewardHead(Path pm) {
+    if (!Files.isDirectory(pm)) {
+      throw new IllegalArgumentException("Preference model " + pm + " is not a directory (cai pm train writes PM_DIR/model)");
+    }
+    Path heads = pm.resolve(CheckpointStore.HEADS);
+    if (!Files.isRegularFile(heads)) {
+      throw new IllegalArgumentException("Preference model " + pm + " has no reward head: " + CheckpointStore.HEADS
+          + " is missing");
+    }
+    Map<String, HostTensor> out = new LinkedHashMap<>();
+    try (SafetensorsFile f = SafetensorsFile.open(heads)) {
+      f.readAllFloat32().forEach((name, t) -> {
+        if (name.startsWith(ScalarHead.REWARD_HEAD + ".")) {
+          out.put(name, t);
+        }
+      });
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot read the reward head " + heads + ": " + e.getMessage(), e);
+    }
+    if (!out.containsKey(ScalarHead.weightName(ScalarHead.REWARD_HEAD))) {
+      throw new IllegalArgumentException("Preference model " + pm + " has no reward head: " + heads + " lacks "
+          + ScalarHead.weightName(ScalarHead.REWARD_HEAD));
     }
     return out;
   }

@@ -327,7 +327,11 @@ public final class CheckpointStore {
     }
   }
 
-  private static void deleteTree(Path root) throws IOException {
+  /** Deletes {@code root} and everything under it (nothing when it does not exist). */
+  public static void deleteTree(Path root) throws IOException {
+    if (!Files.exists(root)) {
+      return;
+    }
     try (Stream<Path> walk = Files.walk(root)) {
       for (Path p : (Iterable<Path>) walk.sorted(Comparator.reverseOrder())::iterator) {
         Files.deleteIfExists(p);

@@ -9,8 +9,10 @@ import dev.cai.runtime.ppo.PreferenceLoss;
 import dev.cai.runtime.tokenizer.ChatMessage;
 import dev.cai.runtime.tokenizer.ChatTemplate;
 import dev.cai.runtime.tokenizer.TextTokenizer;
+import dev.cai.runtime.weights.HostTensor;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -23,6 +25,9 @@ public final class PreferenceData {
 
   /** One comparison as token ids: the two full sequences and p(A preferred). */
   public record Pair(int[] a, int[] b, float pA) {}
+
+  /** One comparison as text: the conversation, the two replies and p(A preferred). */
+  public record Example(List<ChatMessage> conversation, String a, String b, double pA) {}
 
   /** A micro-batch: 2n right-padded rows (the n A-sequences, then their n B-sequences) and the n labels. */
   public record PairBatch(TokenBatch rows, float[] pA) {
@@ -84,11 +89,21 @@ public final class PreferenceData {
 
   /** The preference-model objective for a model with {@code config}: a reward head and the soft Bradley–Terry loss. */
   public static TrainingRun.Objective<Pair, PairBatch> objective(LlamaConfig config) {
+    return objective(config, Map.of());
+  }
+
+  /**
+   * Like {@link #objective(LlamaConfig)}, the reward head starting from {@code rewardHead} (a trained PM's, to go on
+   * training it) instead of a fresh seeded one when it is not empty.
+   */
+  public static TrainingRun.Objective<Pair, PairBatch> objective(LlamaConfig config, Map<String, HostTensor> rewardHead) {
     int padId = Math.max(config.padTokenId(), 0);
     return new TrainingRun.Objective<>() {
       @Override
       public List<ScalarHead> heads(LlamaModel model, TrainRng rng) {
-        return List.of(ScalarHead.create(ScalarHead.REWARD_HEAD, config.hiddenSize(), rng, model.manager()));
+        return List.of(rewardHead.isEmpty()
+            ? ScalarHead.create(ScalarHead.REWARD_HEAD, config.hiddenSize(), rng, model.manager())
+            : ScalarHead.fromTensors(ScalarHead.REWARD_HEAD, config.hiddenSize(), rewardHead, model.manager()));
       }
 
       @Override

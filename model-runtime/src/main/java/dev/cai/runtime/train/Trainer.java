@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Optimizer steps for a {@link LlamaModel} and its scalar heads: forward each micro-batch under a DJL gradient
@@ -34,6 +35,11 @@ import java.util.Set;
  * <p>Threading: one trainer, on one thread; DJL's PyTorch engine allows one gradient collector per JVM at a time.
  */
 public final class Trainer implements AutoCloseable {
+  /**
+   * Held while a step collects gradients: DJL's PyTorch engine allows one {@link GradientCollector} at a time in a
+   * JVM, so trainers of one process (the PPO learner, a PM refresh of continual RLAIF) take turns, a step each (fair).
+   */
+  private static final ReentrantLock COLLECTING = new ReentrantLock(true);
 
   /** Optimizer, schedule and clipping settings. {@code maxGradNorm} ≤ 0 disables clipping. */
   public record Settings(AdamW.Settings adamW, LinearWarmupDecay schedule, double maxGradNorm) {
@@ -211,6 +217,7 @@ public final class Trainer implements AutoCloseable {
       throw new IllegalArgumentException("The batch has nothing to learn (total loss weight " + total + ")");
     }
     double lossSum = 0;
+    COLLECTING.lock(); // DJL allows one gradient collector per JVM: trainers of one process take turns per step
     try (GradientCollector collector = model.manager().getEngine().newGradientCollector()) {
       for (T mb : microBatches) {
         try (NDManager scratch = model.manager().newSubManager()) {
@@ -223,6 +230,8 @@ public final class Trainer implements AutoCloseable {
     } catch (RuntimeException e) {
       zeroGradients();
       throw e;
+    } finally {
+      COLLECTING.unlock();
     }
     // Grad mode is off again: parameters may be updated in place.
     double total2 = total;

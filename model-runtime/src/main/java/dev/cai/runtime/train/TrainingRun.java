@@ -75,8 +75,10 @@ public final class TrainingRun {
       throw new IllegalArgumentException("No training examples");
     }
     long totalSteps = ((long) s.epochs() * examples.size() + s.batchSize() - 1) / s.batchSize();
+    // the rate reaches 0 one step after the last, so that every step learns (the only step of a one-step run too)
     Trainer.Settings ts = new Trainer.Settings(new AdamW.Settings(0.9, 0.999, 1e-8, s.weightDecay()),
-        new LinearWarmupDecay(s.peakLr(), Math.min(s.warmupSteps(), totalSteps - 1), totalSteps, 0.0), s.maxGradNorm());
+        new LinearWarmupDecay(s.peakLr(), Math.min(s.warmupSteps(), totalSteps - 1), totalSteps + 1, 0.0),
+        s.maxGradNorm());
     Path checkpoints = out.resolve("checkpoints");
     Path tokenizerDir = out.resolve("tokenizer");
     base.tokenizer().save(tokenizerDir, base.chatTemplate().toJinja());
@@ -210,10 +212,8 @@ public final class TrainingRun {
   }
 
   private static void deleteTree(Path dir) {
-    try (Stream<Path> walk = Files.walk(dir)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
+    try {
+      CheckpointStore.deleteTree(dir);
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot delete old checkpoint " + dir + ": " + e.getMessage(), e);
     }
