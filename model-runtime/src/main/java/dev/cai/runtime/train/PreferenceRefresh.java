@@ -85,8 +85,9 @@ public final class PreferenceRefresh {
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot write the normalisation of " + training.model() + ": " + e.getMessage(), e);
     }
-    try { // complete: the optimizer checkpoints (three times the model) are not needed to resume any more
+    try { // complete: the optimizer state (twice the model) is not needed to resume any more, nor by the next refresh
       CheckpointStore.deleteTree(out.resolve("checkpoints"));
+      Files.deleteIfExists(training.model().resolve(CheckpointStore.OPTIMIZER));
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot delete the checkpoints of the finished PM refresh " + out + ": "
           + e.getMessage(), e);

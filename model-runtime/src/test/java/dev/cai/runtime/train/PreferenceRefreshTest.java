@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.cai.runtime.eval.RewardModel;
 import dev.cai.runtime.gguf.GgmlType;
 import dev.cai.runtime.gguf.TinyLlama;
+import dev.cai.runtime.io.CheckpointStore;
 import dev.cai.runtime.io.ModelFiles;
 import dev.cai.runtime.model.ComputeThreads;
 import dev.cai.runtime.model.DeviceSetting;
@@ -87,6 +88,7 @@ class PreferenceRefreshTest {
     assertEquals(8, r.pairs());
     assertTrue(PreferenceRefresh.isComplete(out));
     assertFalse(Files.exists(out.resolve("checkpoints")), "no optimizer checkpoints left behind");
+    assertFalse(Files.exists(r.model().resolve(CheckpointStore.OPTIMIZER)), "nor optimizer moments in the model");
     double after = margin(r.model(), train);
     assertTrue(after > before + 1e-3, "the PM prefers the safe answer more: margin " + before + " -> " + after);
 
