@@ -142,16 +142,8 @@ final class PmCommand {
           PipelineRunner.writeAtomically(out.resolve("eval.json"), eval + "\n"); // read by cai report
         }
         List<PreferenceData.Example> reference = aiPairs == 0 ? all : all.subList(0, aiPairs);
-        List<List<ChatMessage>> convs = new ArrayList<>();
-        List<String> replies = new ArrayList<>();
-        for (PreferenceData.Example l : reference) {
-          convs.add(l.conversation());
-          replies.add(l.a());
-          convs.add(l.conversation());
-          replies.add(l.b());
-        }
-        JsonObject norm = RewardModel.writeNormalization(pmDir, rm.rawScores(convs, replies));
-        stdout.printf("normalise %d %s samples: raw mean %.4f, std %.4f -> gain %.4f, bias %.4f (%s)%n", replies.size(),
+        JsonObject norm = RewardModel.writeNormalization(pmDir, rm.rawScoresOfBoth(reference));
+        stdout.printf("normalise %d %s samples: raw mean %.4f, std %.4f -> gain %.4f, bias %.4f (%s)%n", 2 * reference.size(),
             aiPairs == 0 ? "comparison" : "policy", norm.get("raw_mean").getAsDouble(),
             norm.get("raw_std").getAsDouble(), norm.get("gain").getAsDouble(), norm.get("bias").getAsDouble(),
             pmDir.resolve(RewardModel.NORMALIZATION));

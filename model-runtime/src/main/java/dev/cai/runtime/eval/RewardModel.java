@@ -90,6 +90,19 @@ public final class RewardModel implements AutoCloseable {
     return rawScores(seqs);
   }
 
+  /** Raw scores of both replies of each comparison: A then B, comparison after comparison. */
+  public double[] rawScoresOfBoth(List<PreferenceData.Example> comparisons) {
+    List<List<ChatMessage>> conversations = new ArrayList<>();
+    List<String> replies = new ArrayList<>();
+    for (PreferenceData.Example e : comparisons) {
+      conversations.add(e.conversation());
+      replies.add(e.a());
+      conversations.add(e.conversation());
+      replies.add(e.b());
+    }
+    return rawScores(conversations, replies);
+  }
+
   /** Raw scores of token sequences, in batches of {@value #BATCH}. */
   public double[] rawScores(List<int[]> sequences) {
     double[] out = new double[sequences.size()];

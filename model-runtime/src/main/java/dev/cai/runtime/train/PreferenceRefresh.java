@@ -5,7 +5,6 @@ import dev.cai.runtime.eval.RewardModel;
 import dev.cai.runtime.io.CheckpointStore;
 import dev.cai.runtime.io.ModelFiles;
 import dev.cai.runtime.model.DeviceSetting;
-import dev.cai.runtime.tokenizer.ChatMessage;
 import dev.cai.runtime.weights.LoadedModel;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -71,17 +70,9 @@ public final class PreferenceRefresh {
       training = TrainingRun.run(base, device, pairs, out, settings,
           PreferenceData.objective(base.weights().config(), RewardModel.rewardHead(pm)), onStep);
     }
-    List<List<ChatMessage>> conversations = new ArrayList<>();
-    List<String> replies = new ArrayList<>();
-    for (PreferenceData.Example e : normalizeOn) {
-      conversations.add(e.conversation());
-      replies.add(e.a());
-      conversations.add(e.conversation());
-      replies.add(e.b());
-    }
     JsonObject norm;
     try (RewardModel rm = RewardModel.load(training.model(), device)) {
-      norm = RewardModel.writeNormalization(training.model(), rm.rawScores(conversations, replies));
+      norm = RewardModel.writeNormalization(training.model(), rm.rawScoresOfBoth(normalizeOn));
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot write the normalisation of " + training.model() + ": " + e.getMessage(), e);
     }

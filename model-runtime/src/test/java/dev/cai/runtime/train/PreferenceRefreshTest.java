@@ -95,16 +95,7 @@ class PreferenceRefreshTest {
     // normalised on both replies of the last two pairs: there, mean 0 and std 1
     assertEquals(4, r.normalization().get("samples").getAsInt());
     try (RewardModel rm = RewardModel.load(r.model(), DeviceSetting.CPU)) {
-      List<PreferenceData.Example> last = train.subList(6, 8);
-      List<List<ChatMessage>> convs = new ArrayList<>();
-      List<String> replies = new ArrayList<>();
-      for (PreferenceData.Example e : last) {
-        convs.add(e.conversation());
-        replies.add(e.a());
-        convs.add(e.conversation());
-        replies.add(e.b());
-      }
-      double[] raw = rm.rawScores(convs, replies);
+      double[] raw = rm.rawScoresOfBoth(train.subList(6, 8));
       double mean = 0;
       double sq = 0;
       for (double x : raw) {
