@@ -57,6 +57,13 @@ class RlCommandTest {
     assertTrue(noHead.err().contains("Preference model " + headless + " has no reward head: heads.safetensors is missing"),
         noHead.err());
 
+    CaiCli.Result noLabeler = cai("rl", "train", "--sl-checkpoint", policy.toString(), "--pm", pm.toString(),
+        "--prompts", prompts.toString(), "--out", dir.resolve("run-labeler").toString(), "--continual-every", "2",
+        "--feedback-model", dir.resolve("no-labeler.gguf").toString());
+    assertEquals(1, noLabeler.code());
+    assertTrue(noLabeler.err().contains("Feedback model " + dir.resolve("no-labeler.gguf")
+        + " (continual RLAIF's labeler) does not exist"), noLabeler.err());
+
     CaiCli.Result usage = cai("rl", "train", "--pm", pm.toString());
     assertEquals(2, usage.code());
     assertTrue(usage.err().contains("needs --sl-checkpoint, --pm, --prompts and --out"), usage.err());

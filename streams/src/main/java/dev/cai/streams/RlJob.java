@@ -175,6 +175,10 @@ public final class RlJob {
       throw new IllegalArgumentException("SL checkpoint " + sl + " is neither a model directory nor a .gguf file");
     }
     RewardModel.rewardHead(c.pm());
+    if (c.continual().isPresent() && c.continual().get().feedbackModel() instanceof ModelSpec.Local f
+        && !Files.exists(f.path())) {
+      throw new IllegalArgumentException("Feedback model " + f.path() + " (continual RLAIF's labeler) does not exist");
+    }
     for (PromptSource ps : c.sources()) {
       if (!Files.isRegularFile(ps.file())) {
         throw new IllegalArgumentException(ps.file() + ": prompt file does not exist");
