@@ -37,6 +37,8 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.Props;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Continual RLAIF (the PM follows the policy): batch {@code r·every − 1} of a run pairs its first prompts with second
@@ -51,6 +53,7 @@ import org.apache.pekko.actor.typed.Props;
  * is alive at a time: serving version {@code r} stops the actor of the version before.
  */
 public final class PmRefresher implements RolloutGraph.Continual {
+  private static final Logger LOG = LoggerFactory.getLogger(PmRefresher.class);
 
   /**
    * Settings ({@code cai.rl.continual}).
@@ -256,7 +259,7 @@ public final class PmRefresher implements RolloutGraph.Continual {
       }
     });
     if (latest.isEmpty()) {
-      system.log().warn("continual RLAIF: no comparison was labeled in batch {}; PM version {} is version {}", end - 1,
+      LOG.warn("continual RLAIF: no comparison was labeled in batch {}; PM version {} is version {}", end - 1,
           v, v - 1);
       return previous;
     }
@@ -266,7 +269,7 @@ public final class PmRefresher implements RolloutGraph.Continual {
         t.warmupSteps(), t.weightDecay(), t.maxGradNorm(), t.checkpointEvery(), t.seed() + v);
     PreferenceRefresh.Result r = PreferenceRefresh.run(previous, all, latest, out, s, settings.maxLength(), device,
         step -> { });
-    system.log().info("continual RLAIF: PM version {} trained on {} comparisons ({} new, {} too long) in {} steps, loss "
+    LOG.info("continual RLAIF: PM version {} trained on {} comparisons ({} new, {} too long) in {} steps, loss "
             + "{} -> {}, normalised on {} samples (raw mean {}, std {}), {} s: {}", v, r.pairs(), latest.size(),
         r.skipped(), r.training().steps(), String.format(Locale.ROOT, "%.4f", r.training().firstLoss()),
         String.format(Locale.ROOT, "%.4f", r.training().lastLoss()), 2 * latest.size(),
