@@ -12,7 +12,6 @@ import dev.cai.persistence.RecordStore;
 import dev.cai.protocol.v1.Comparison;
 import dev.cai.protocol.v1.Prompt;
 import dev.cai.runtime.constitution.Constitution;
-import dev.cai.runtime.constitution.CritiquePrompts;
 import dev.cai.runtime.constitution.LabelingPrompts;
 import dev.cai.runtime.constitution.Transcript;
 import dev.cai.runtime.io.CheckpointStore;
@@ -60,7 +59,7 @@ public final class PmRefresher implements RolloutGraph.Continual {
    *
    * @param every rollout batches between refreshes (0: off)
    * @param pairs prompts of a refresh batch sampled twice and labeled
-   * @param training how a refresh trains (its seed is the run's, plus the refresh number)
+   * @param training how a refresh trains; its seed is the run's (refresh r trains with seed + r, and seeds the labels)
    * @param maxLength longest sequence of a training pair
    * @param keep refreshed PM directories kept
    */
@@ -113,7 +112,6 @@ public final class PmRefresher implements RolloutGraph.Continual {
   private final Path basePm;
   private final Path root;
   private final Settings settings;
-  private final long seed;
   private final Labeler labeler;
   private final LabelingPrompts prompts;
   private final BatchingSettings batching;
@@ -131,7 +129,7 @@ public final class PmRefresher implements RolloutGraph.Continual {
    */
   public PmRefresher(ActorSystem<?> system, RecordStore store, Path basePm,
       ActorRef<ModelActor.Command<List<ScoreRequest>, List<Outcome<Double>>>> basePreference, Path root,
-      Settings settings, long seed, Labeler labeler, BatchingSettings batching, DeviceSetting device) {
+      Settings settings, Labeler labeler, BatchingSettings batching, DeviceSetting device) {
     if (!settings.enabled()) {
       throw new IllegalArgumentException("continual RLAIF is off (cai.rl.continual.every = 0)");
     }
@@ -140,7 +138,6 @@ public final class PmRefresher implements RolloutGraph.Continual {
     this.basePm = basePm;
     this.root = root;
     this.settings = settings;
-    this.seed = seed;
     this.labeler = labeler;
     this.prompts = new LabelingPrompts(labeler.constitution(), labeler.settings().fewShot(),
         labeler.settings().chainOfThought());
@@ -172,7 +169,8 @@ public final class PmRefresher implements RolloutGraph.Continual {
 
   @Override
   public CompletionStage<Comparison> label(Prompt prompt, Transcript conversation, String a, String b, long k, int index) {
-    SplittableRandom rng = new SplittableRandom(seed ^ (0x9E3779B97F4A7C15L * (k + 1)) ^ (0xBF58476D1CE4E5B9L * (index + 1)));
+    SplittableRandom rng = new SplittableRandom(settings.training().seed() ^ (0x9E3779B97F4A7C15L * (k + 1))
+        ^ (0xBF58476D1CE4E5B9L * (index + 1)));
     return LabelGraph.labelPair(prompt, conversation, a, b,
         LabelGraph.principles(labeler.constitution(), labeler.settings(), rng), rng, labeler.constitution(), prompts,
         labeler.models(), labeler.settings(), true);
@@ -224,13 +222,19 @@ public final class PmRefresher implements RolloutGraph.Continual {
     served.headMap(v).clear();
   }
 
-  /** PM version {@code v}'s directory, once trained (at once for version 0 and for a finished refresh). */
+  /**
+   * PM version {@code v}'s directory, once trained: at once for version 0 and for a finished refresh (whose older
+   * versions, maybe pruned, are not needed then), else after version {@code v − 1} and the pairs of refresh {@code v}.
+   */
   private synchronized CompletableFuture<Path> trained(long v) {
     if (v == 0) {
       return CompletableFuture.completedFuture(basePm);
     }
     CompletableFuture<Path> done = trained.get(v);
-    if (done == null) {
+    if (done == null && PreferenceRefresh.isComplete(dir(root, v))) {
+      done = CompletableFuture.completedFuture(PreferenceRefresh.model(dir(root, v)));
+      trained.put(v, done);
+    } else if (done == null) {
       done = trained(v - 1).thenCombine(pairsCommitted(v), (previous, x) -> previous)
           .thenApplyAsync(previous -> refresh(v, previous), io);
       trained.put(v, done);
@@ -241,17 +245,13 @@ public final class PmRefresher implements RolloutGraph.Continual {
   /** Refresh {@code v}: trains on the run's comparisons of batches before {@code v·every}, from {@code previous}. */
   private Path refresh(long v, Path previous) {
     Path out = dir(root, v);
-    if (PreferenceRefresh.isComplete(out)) {
-      return PreferenceRefresh.model(out);
-    }
     long end = v * settings.every();
     List<PreferenceData.Example> all = new ArrayList<>();
     List<PreferenceData.Example> latest = new ArrayList<>();
     store.forEach(RecordKind.COMPARISONS, 0, s -> {
       Comparison c = s.record();
       if (c.getRlBatchIndex() < end) {
-        PreferenceData.Example e = new PreferenceData.Example(CritiquePrompts.initial(c.getPrompt().getContext(),
-            c.getPrompt().getText()).messages(), c.getResponseA(), c.getResponseB(), c.getPA());
+        PreferenceData.Example e = LabelExport.example(c);
         all.add(e);
         if (c.getRlBatchIndex() == end - 1) {
           latest.add(e);
@@ -264,9 +264,7 @@ public final class PmRefresher implements RolloutGraph.Continual {
       return previous;
     }
     long t0 = System.nanoTime();
-    TrainingRun.Settings t = settings.training();
-    TrainingRun.Settings s = new TrainingRun.Settings(t.epochs(), t.batchSize(), t.microBatchSize(), t.peakLr(),
-        t.warmupSteps(), t.weightDecay(), t.maxGradNorm(), t.checkpointEvery(), t.seed() + v);
+    TrainingRun.Settings s = settings.training().withSeed(settings.training().seed() + v);
     PreferenceRefresh.Result r = PreferenceRefresh.run(previous, all, latest, out, s, settings.maxLength(), device,
         step -> { });
     LOG.info("continual RLAIF: PM version {} trained on {} comparisons ({} new, {} too long) in {} steps, loss "

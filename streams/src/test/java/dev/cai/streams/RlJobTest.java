@@ -7,7 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.cai.actors.BatchModel;
 import dev.cai.actors.LearnerActor;
+import dev.cai.actors.ModelActor;
+import dev.cai.actors.ScoreRequest;
 import dev.cai.persistence.Commit;
 import dev.cai.persistence.RecordKind;
 import dev.cai.persistence.RecordStore;
@@ -322,6 +325,35 @@ class RlJobTest {
         assertTrue(maxDiff(base.get(w).data(), RewardModel.rewardHead(PreferenceRefresh.model(dir)).get(w).data()) > 0,
             "refresh " + v + " trained the reward head");
       }
+    }
+  }
+
+  @Test
+  void shouldServeAFinishedRefreshOnResumeWithoutRetrainingTheOlderPrunedOnes() throws Exception {
+    RlJob.Continual cc = TinyRl.continual(run, policy, 2, 2);
+    Path root = cc.dir();
+    // a resumed run at batch 5: refresh 2 finished and kept, refresh 1 pruned, its pairs still in the store
+    Path v2 = PreferenceRefresh.model(PmRefresher.dir(root, 2));
+    Files.createDirectories(v2);
+    try (var files = Files.list(pm)) {
+      for (Path f : files.toList()) {
+        Files.copy(f, v2.resolve(f.getFileName()));
+      }
+    }
+    RewardModel.writeNormalization(v2, new double[] {0, 1});
+    try (RecordStore store = RecordStore.inMemory()) {
+      store.commit(new Commit().append(RecordKind.COMPARISONS, Comparison.newBuilder().setRlBatchIndex(1).setPA(0.7)
+          .setResponseA("a").setResponseB("b").setPrompt(dev.cai.protocol.v1.Prompt.newBuilder().setText("q")).build())
+          .offset(RolloutGraph.BATCHES, 5));
+      var base = testKit.<ModelActor.Command<List<ScoreRequest>, List<BatchModel.Outcome<Double>>>>createTestProbe();
+      PmRefresher refresher = new PmRefresher(testKit.system(), store, pm, base.ref(), root, cc.refresh(),
+          new PmRefresher.Labeler(cc.constitution(), null, cc.labeling()), TinyRl.job(run, policy, pm, prompts,
+              TinyRl.rl(3, 1, 2), 1, Optional.empty()).batching(), dev.cai.runtime.model.DeviceSetting.CPU);
+      assertEquals(2, refresher.pmVersion(5));
+      refresher.preference(5).toCompletableFuture().get(1, TimeUnit.MINUTES);
+      refresher.idle().toCompletableFuture().get(1, TimeUnit.MINUTES);
+      assertFalse(Files.exists(PmRefresher.dir(root, 1)), "refresh 1 is not trained again");
+      base.expectMessageClass(ModelActor.Stop.class); // the run's own PM is not needed any more
     }
   }
 }
