@@ -4,8 +4,6 @@ import com.google.gson.JsonObject;
 import com.typesafe.config.Config;
 import dev.cai.persistence.RecordKind;
 import dev.cai.persistence.RecordStore;
-import dev.cai.protocol.v1.Comparison;
-import dev.cai.runtime.constitution.CritiquePrompts;
 import dev.cai.runtime.eval.McEval;
 import dev.cai.runtime.eval.PairEval;
 import dev.cai.runtime.eval.PairFile;
@@ -15,6 +13,7 @@ import dev.cai.runtime.tokenizer.ChatMessage;
 import dev.cai.runtime.train.PreferenceData;
 import dev.cai.runtime.train.TrainingRun;
 import dev.cai.runtime.weights.LoadedModel;
+import dev.cai.streams.LabelExport;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -71,12 +70,7 @@ final class PmCommand {
           throw new IllegalArgumentException("No labels in " + run + " (missing " + storeDir + "): run cai label first");
         }
         try (RecordStore store = RecordStore.open(storeDir)) {
-          store.forEach(RecordKind.COMPARISONS, 0, s -> {
-            Comparison c = s.record();
-            PreferenceData.Example l = new PreferenceData.Example(CritiquePrompts.initial(c.getPrompt().getContext(), c.getPrompt().getText()).messages(),
-                c.getResponseA(), c.getResponseB(), c.getPA());
-            all.add(l);
-          });
+          store.forEach(RecordKind.COMPARISONS, 0, s -> all.add(LabelExport.example(s.record())));
         }
       }
       int aiPairs = all.size(); // AI-labelled pairs come first: their responses are policy samples

@@ -5,6 +5,7 @@ import dev.cai.persistence.RecordKind;
 import dev.cai.persistence.RecordStore;
 import dev.cai.protocol.v1.Comparison;
 import dev.cai.runtime.constitution.CritiquePrompts;
+import dev.cai.runtime.train.PreferenceData;
 import java.nio.file.Path;
 import java.util.Optional;
 
@@ -19,6 +20,12 @@ public final class LabelExport {
   /** Writes every comparison to {@code target} (atomically) and returns how many were written. */
   public static long toPreferenceJsonl(RecordStore store, Path target) {
     return JsonlFiles.export(store, RecordKind.COMPARISONS, target, c -> Optional.of(preference(c)));
+  }
+
+  /** A stored comparison as preference-model training data: the chat of its prompt, both replies and p(A). */
+  public static PreferenceData.Example example(Comparison c) {
+    return new PreferenceData.Example(CritiquePrompts.initial(c.getPrompt().getContext(), c.getPrompt().getText())
+        .messages(), c.getResponseA(), c.getResponseB(), c.getPA());
   }
 
   static JsonObject preference(Comparison c) {

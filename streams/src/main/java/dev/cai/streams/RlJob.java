@@ -9,14 +9,13 @@ import dev.cai.actors.ModelLoading;
 import dev.cai.actors.PolicyActor;
 import dev.cai.actors.PublishedPolicy;
 import dev.cai.actors.RolloutSchedule;
-import dev.cai.protocol.v1.Rollout;
 import dev.cai.actors.ScoreRequest;
 import dev.cai.actors.WholeBatches;
 import dev.cai.persistence.Commit;
 import dev.cai.persistence.RecordStore;
-import dev.cai.streams.remote.RemoteSettings;
-import dev.cai.runtime.eval.RewardModel;
+import dev.cai.protocol.v1.Rollout;
 import dev.cai.runtime.constitution.Constitution;
+import dev.cai.runtime.eval.RewardModel;
 import dev.cai.runtime.generate.GenerationSettings;
 import dev.cai.runtime.io.Checkpoint;
 import dev.cai.runtime.io.CheckpointStore;
@@ -28,6 +27,7 @@ import dev.cai.runtime.weights.HostTensor;
 import dev.cai.runtime.weights.LoadedModel;
 import dev.cai.runtime.weights.ModelLoadException;
 import dev.cai.runtime.weights.ModelWeights;
+import dev.cai.streams.remote.RemoteSettings;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -332,8 +332,7 @@ public final class RlJob {
         path -> LabelJob.generationActor(system, "feedback-reasoner", path, c.batching(), c.device()));
     LabelGraph.Models labeler = new LabelGraph.Models(null, ModelFiles.modelId(c.slCheckpoint()), f.scorer(),
         f.reasoner(), f.template(), f.modelId());
-    return new PmRefresher(system, store, c.pm(), preference, cc.dir(), cc.refresh(), c.rl().seed(),
-        new PmRefresher.Labeler(cc.constitution(), labeler, cc.labeling()), c.batching(), c.device());
+    return new PmRefresher(system, store, c.pm(), preference, cc.dir(), cc.refresh(), new PmRefresher.Labeler(cc.constitution(), labeler, cc.labeling()), c.batching(), c.device());
   }
 
   /** The learner's input: stored unlearned batches, then live ones, until the run is finished or input ends. */

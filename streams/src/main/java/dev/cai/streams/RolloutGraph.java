@@ -394,8 +394,8 @@ public final class RolloutGraph {
         } else if (!scores.get(i).isOk()) {
           skipped.add(id + ": preference model: " + scores.get(i).error());
         } else {
-          rollouts.add(rollout(id, samples.get(i), refs.get(i).value(), scores.get(i).value(), version, k,
-              settings.temperature(), now).toBuilder().setPmVersion(pmVersion).build());
+          rollouts.add(rollout(id, samples.get(i), refs.get(i).value(), scores.get(i).value(), version, pmVersion, k,
+              settings.temperature(), now));
           publish(kept.get(i).prompt(), samples.get(i), scores.get(i).value(), version);
         }
       }
@@ -423,13 +423,14 @@ public final class RolloutGraph {
   }
 
   /** The record of one sample (values are left to the learner, which computes them itself). */
-  static Rollout rollout(String promptId, PolicySample s, float[] refLogprobs, double score, long version, long batch,
-      double temperature, long now) {
+  static Rollout rollout(String promptId, PolicySample s, float[] refLogprobs, double score, long version, long pmVersion,
+      long batch, double temperature, long now) {
     if (refLogprobs.length != s.responseIds().length) {
       throw new IllegalStateException("reference model returned " + refLogprobs.length + " log-probs for the "
           + s.responseIds().length + " response tokens of " + promptId);
     }
     Rollout.Builder b = Rollout.newBuilder().setPromptId(promptId).setScore((float) score).setPolicyVersion(version)
+        .setPmVersion(pmVersion)
         .setEndedWithEos(s.endedWithEos()).setTemperature((float) temperature).setCreatedAtMs(now).setBatchIndex(batch);
     for (int id : s.promptIds()) {
       b.addPromptTokenIds(id);

@@ -92,6 +92,9 @@ class RlResumeIT {
       assertTrue(committed >= 2 && committed < UPDATES, "killed mid-run at committed version " + committed);
       assertTrue(rs.nextSequence(RecordKind.ROLLOUTS) > rs.resumeOffset(LearnerActor.ROLLOUTS_CONSUMED),
           "stored batches wait to be replayed");
+      if (continual) { // so the resumed run trains at least one refresh (below) from the stored pairs
+        assertTrue(comparisons(rs).stream().anyMatch(c -> c.getRlBatchIndex() == 1), "batch 1's pairs are committed");
+      }
     }
 
     Path unfinished = null;

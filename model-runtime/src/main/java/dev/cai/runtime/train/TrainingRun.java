@@ -48,6 +48,12 @@ public final class TrainingRun {
             + "peakLr > 0 and warmupSteps >= 0");
       }
     }
+
+    /** These settings with another seed (shuffle order, fresh heads). */
+    public Settings withSeed(long other) {
+      return new Settings(epochs, batchSize, microBatchSize, peakLr, warmupSteps, weightDecay, maxGradNorm,
+          checkpointEvery, other);
+    }
   }
 
   /** What a run did: steps in total, steps run now (after resuming at {@code resumedAt}), first and last loss. */
