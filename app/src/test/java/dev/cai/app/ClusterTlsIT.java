@@ -87,7 +87,7 @@ class ClusterTlsIT {
         + seed + "]): TLS is on, and the usual cause is a certificate the cluster does not trust"), c.logs());
     // the seed refused c's certificate during the handshake and says so, naming it; c sees the TLS alert
     nodes.awaitLog(a, "cai TLS: refused a cluster connection from a node whose certificate (CN=node-c, issued by CN=cai cluster CA ");
-    assertTrue(a.stderrText().contains(") is not signed by a CA in the trust store " + trust + " (cai.cluster.tls.trust-store): "
+    assertTrue(a.stderrText().contains(") is not trusted by the trust store " + trust + " (cai.cluster.tls.trust-store): "
         + "PKIX path building failed"), a.logs());
     assertTrue(c.stderrText().contains("SSLHandshakeException: Received fatal alert: certificate_unknown"), c.logs());
     assertFalse(b.stderrText().contains("cai TLS: refused"), b.logs());
