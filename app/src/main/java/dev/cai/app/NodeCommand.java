@@ -9,14 +9,14 @@ import dev.cai.cluster.HostPort;
 import dev.cai.cluster.JoinWatchdog;
 import dev.cai.cluster.ModelWorkers;
 import dev.cai.cluster.NodeSettings;
+import dev.cai.cluster.learner.LearnerHa;
+import dev.cai.cluster.learner.LearnerHaSettings;
+import dev.cai.cluster.learner.LearnerJob;
 import dev.cai.cluster.weights.WeightReplica;
 import dev.cai.runtime.io.ModelFiles;
 import dev.cai.runtime.model.DeviceSetting;
 import dev.cai.streams.RlJob;
 import dev.cai.streams.RlSettings;
-import dev.cai.cluster.learner.LearnerHa;
-import dev.cai.cluster.learner.LearnerHaSettings;
-import dev.cai.cluster.learner.LearnerJob;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -86,7 +86,7 @@ final class NodeCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     NodeSettings settings = settings();
     Config conf = ClusterConfigs.load(settings);
-    Optional<LearnerJob> job = learnerJob(settings, conf);
+    Optional<Learner> learner = learner(conf);
     Optional<ModelWorkers.Settings> workers = workerSettings(settings.role(), conf);
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
@@ -116,7 +116,7 @@ final class NodeCommand implements Callable<Integer> {
     out.println("node " + node.address() + " role=" + settings.role().id() + " roles=" + String.join(",", node.roles())
         + " management=" + node.managementUrl() + " seeds=" + settings.seeds() + served);
     out.flush();
-    job.ifPresent(j -> LearnerHa.start(node.system(), j, learnerSettings(conf), line -> {
+    learner.ifPresent(l -> LearnerHa.start(node.system(), l.job(), l.settings(), line -> {
       out.println("learner: " + line);
       out.flush();
     }));
@@ -143,31 +143,34 @@ final class NodeCommand implements Callable<Integer> {
     }
   }
 
+  /** The RL job of {@code --rl-job} and the node's learner settings it runs with. */
+  private record Learner(LearnerJob job, LearnerHaSettings settings) {}
+
   /** The RL job of {@code --rl-job}, checked before the node starts; a bad one is a usage error that names it. */
-  private Optional<LearnerJob> learnerJob(NodeSettings settings, Config conf) {
+  private Optional<Learner> learner(Config conf) {
     if (rlJob == null) {
       if (learnerDir != null) {
         throw new CommandLine.ParameterException(spec.commandLine(), "--learner-dir needs --rl-job");
       }
       return Optional.empty();
     }
-    if (settings.role() != ClusterRole.LEARNER && settings.role() != ClusterRole.ALL) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "--rl-job needs --role learner or all, not "
-          + settings.role().id());
+    // the roles the node joins with, which the singleton's role is matched against
+    List<String> roles = conf.getStringList("pekko.cluster.roles");
+    if (!roles.contains(ClusterRole.LEARNER.id())) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--rl-job needs a node with the "
+          + ClusterRole.LEARNER.id() + " role (--role learner or all), not one with roles " + roles);
     }
     try {
-      LearnerHaSettings ha = learnerSettings(conf);
+      LearnerHaSettings ha = LearnerHaSettings.fromConfig(conf);
+      if (learnerDir != null) {
+        ha = ha.withDir(learnerDir);
+      }
       LearnerJob job = LearnerJob.load(rlJob, conf, ha.dir());
       job.checkShipEvery(ha);
-      return Optional.of(job);
+      return Optional.of(new Learner(job, ha));
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
     }
-  }
-
-  private LearnerHaSettings learnerSettings(Config conf) {
-    LearnerHaSettings ha = LearnerHaSettings.fromConfig(conf);
-    return learnerDir == null ? ha : ha.withDir(learnerDir);
   }
 
   /** The validated options; a bad value is a usage error that names it. */

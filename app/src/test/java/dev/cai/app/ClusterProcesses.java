@@ -7,6 +7,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -17,8 +18,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -51,20 +54,24 @@ final class ClusterProcesses implements AutoCloseable {
       }
     }
 
-    String stderrText() throws IOException {
-      return Files.exists(stderr) ? Files.readString(stderr) : "";
+    String stderrText() {
+      return read(stderr);
     }
 
-    String stdoutText() throws IOException {
-      return Files.exists(stdout) ? Files.readString(stdout) : "";
+    String stdoutText() {
+      return read(stdout);
     }
 
     /** The lines printed on stdout so far. */
     List<String> lines() {
+      return read(stdout).lines().toList();
+    }
+
+    private static String read(Path file) {
       try {
-        return Files.exists(stdout) ? Files.readAllLines(stdout) : List.of();
+        return Files.exists(file) ? Files.readString(file) : "";
       } catch (IOException e) {
-        return List.of();
+        throw new UncheckedIOException(e);
       }
     }
 
@@ -72,7 +79,7 @@ final class ClusterProcesses implements AutoCloseable {
      * The policy router's totals a driver logs when it stops: groups 1 answered, 2 by worker ({@code ADDRESS=N, ...}),
      * 3 retried, 4 failed.
      */
-    Matcher workSummary() throws IOException {
+    Matcher workSummary() {
       Matcher m = WORK_SUMMARY.matcher(stderrText());
       assertTrue(m.find(), "no router summary in\n" + logs());
       return m;
@@ -169,37 +176,46 @@ final class ClusterProcesses implements AutoCloseable {
   }
 
   /** Waits until {@code p}'s stdout or stderr contains {@code text}. */
-  void awaitLog(Proc p, String text) throws Exception {
-    long deadline = System.nanoTime() + STEP.toNanos();
-    while (System.nanoTime() < deadline) {
-      if (p.stderrText().contains(text) || p.stdoutText().contains(text)) {
-        return;
-      }
-      if (!p.process().isAlive()) {
-        fail(p.name() + " exited (" + p.process().exitValue() + ") before logging '" + text + "'\n" + allLogs());
-      }
-      Thread.sleep(100);
-    }
-    fail(p.name() + " did not log '" + text + "' within " + STEP.toSeconds() + " s\n" + allLogs());
+  void awaitLog(Proc p, String text) throws InterruptedException {
+    await(List.of(p), "a log line with '" + text + "'",
+        n -> n.stderrText().contains(text) || n.stdoutText().contains(text) ? Optional.of(true) : Optional.empty());
   }
 
   /** Waits for a stdout line of {@code p} that matches {@code pattern} whole, and returns its match. */
-  Matcher awaitLine(Proc p, Pattern pattern) throws Exception {
+  Matcher awaitLine(Proc p, Pattern pattern) throws InterruptedException {
+    return await(List.of(p), "a stdout line matching " + pattern, n -> matchingLine(n, pattern));
+  }
+
+  /** Waits until one of {@code procs} prints a stdout line that matches {@code pattern} whole, and returns that process. */
+  Proc awaitAny(List<Proc> procs, Pattern pattern) throws InterruptedException {
+    return await(procs, "a stdout line matching " + pattern, n -> matchingLine(n, pattern).map(m -> n));
+  }
+
+  private static Optional<Matcher> matchingLine(Proc p, Pattern pattern) {
+    return p.lines().stream().map(pattern::matcher).filter(Matcher::matches).findFirst();
+  }
+
+  /**
+   * Polls {@code probe} on each of {@code procs} until it answers for one of them, and returns the answer; fails, naming
+   * {@code what} and with every process's logs, when one of them exits first or when {@link #STEP} passes.
+   */
+  <T> T await(List<Proc> procs, String what, Function<Proc, Optional<T>> probe) throws InterruptedException {
     long deadline = System.nanoTime() + STEP.toNanos();
     while (System.nanoTime() < deadline) {
-      for (String line : p.lines()) {
-        Matcher m = pattern.matcher(line);
-        if (m.matches()) {
-          return m;
+      for (Proc p : procs) {
+        boolean alive = p.process().isAlive(); // read before the probe: what a process printed before exiting counts
+        Optional<T> found = probe.apply(p);
+        if (found.isPresent()) {
+          return found.get();
         }
-      }
-      if (!p.process().isAlive()) {
-        fail(p.name() + " exited (" + p.process().exitValue() + ") before printing " + pattern + "\n" + allLogs());
+        if (!alive) {
+          fail(p.name() + " exited (" + p.process().exitValue() + ") before " + what + "\n" + allLogs());
+        }
       }
       Thread.sleep(100);
     }
-    fail(p.name() + " printed no line matching " + pattern + " within " + STEP.toSeconds() + " s\n" + allLogs());
-    return null;
+    return fail("no " + what + " from " + procs.stream().map(Proc::name).toList() + " within " + STEP.toSeconds()
+        + " s\n" + allLogs());
   }
 
   /** GET of a management endpoint of {@code n}. */

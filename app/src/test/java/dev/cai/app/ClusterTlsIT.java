@@ -26,6 +26,8 @@ class ClusterTlsIT {
   private static final Map<String, String> PASSWORDS = Map.of(
       "CAI_TLS_CA_PASSWORD", "ca-it-secret", "CAI_TLS_KEY_STORE_PASSWORD", "node-it-secret",
       "CAI_TLS_TRUST_STORE_PASSWORD", "trust-it-secret");
+  /** cai.cluster.join-warning-after of every node: when the refused node explains itself. */
+  private static final int WATCHDOG_SECONDS = 10;
 
   /** Runs gen-certs.sh: a CA in {@code dir} and a key store per node name, signed by it. */
   static void generateCertificates(Path dir, String... names) throws Exception {
@@ -43,7 +45,7 @@ class ClusterTlsIT {
 
   private static Path tlsConfig(Path dir, String name, Path keyStore, Path trustStore) throws IOException {
     return Files.writeString(dir.resolve(name + ".conf"), "cai.cluster.tls {\n  enabled = on\n  key-store = \"" + keyStore
-        + "\"\n  trust-store = \"" + trustStore + "\"\n}\ncai.cluster.join-warning-after = 10s\n");
+        + "\"\n  trust-store = \"" + trustStore + "\"\n}\ncai.cluster.join-warning-after = " + WATCHDOG_SECONDS + "s\n");
   }
 
   /** A learner-role node (no model to load) with TLS settings {@code conf}. */
@@ -60,15 +62,17 @@ class ClusterTlsIT {
   void shouldFormOverTlsAndRefuseANodeWhoseCertificateAnotherCaSigned(@TempDir Path dir) throws Exception {
     Path cluster = dir.resolve("cluster-ca");
     Path other = dir.resolve("other-ca");
+    long t0 = System.nanoTime();
     generateCertificates(cluster, "node-a", "node-b");
+    System.out.printf("tls: a CA and 2 node certificates made by gen-certs.sh (keytool) in %.1f s%n",
+        (System.nanoTime() - t0) / 1e9);
     generateCertificates(other, "node-c");
     try (ClusterProcesses nodes = new ClusterProcesses(dir)) {
-      run(nodes, cluster, other);
+      run(nodes, dir, cluster, other);
     }
   }
 
-  private static void run(ClusterProcesses nodes, Path cluster, Path other) throws Exception {
-    Path dir = cluster.getParent();
+  private static void run(ClusterProcesses nodes, Path dir, Path cluster, Path other) throws Exception {
     int[] ports = HostPort.freeLocalPorts(6);
     String seed = "127.0.0.1:" + ports[0];
     Path trust = cluster.resolve("truststore.p12");
@@ -82,12 +86,13 @@ class ClusterTlsIT {
     nodes.awaitMembers(b, two);
     long t1 = System.nanoTime();
 
-    nodes.awaitLog(c, "is not an Up cluster member 10 s after start");
-    assertTrue(c.stderrText().contains("node " + c.address() + " is not an Up cluster member 10 s after start (seeds ["
+    String notUp = "node " + c.address() + " is not an Up cluster member " + WATCHDOG_SECONDS + " s after start";
+    nodes.awaitLog(c, notUp);
+    assertTrue(c.stderrText().contains(notUp + " (seeds ["
         + seed + "]): TLS is on, and the usual cause is a certificate the cluster does not trust"), c.logs());
     // the seed refused c's certificate during the handshake and says so, naming it; c sees the TLS alert
     nodes.awaitLog(a, "cai TLS: refused a cluster connection from a node whose certificate (CN=node-c, issued by CN=cai cluster CA ");
-    assertTrue(a.stderrText().contains(") is not signed by a CA in the trust store " + trust + " (cai.cluster.tls.trust-store): "
+    assertTrue(a.stderrText().contains(") is not trusted by the trust store " + trust + " (cai.cluster.tls.trust-store): "
         + "PKIX path building failed"), a.logs());
     assertTrue(c.stderrText().contains("SSLHandshakeException: Received fatal alert: certificate_unknown"), c.logs());
     assertFalse(b.stderrText().contains("cai TLS: refused"), b.logs());
@@ -96,6 +101,6 @@ class ClusterTlsIT {
     String members = nodes.get(a, "/cluster/members").body();
     assertFalse(members.contains(c.address()), members);
     System.out.printf("tls: 2 members Up %.1f s after start; node with a foreign certificate refused (%d s watchdog)%n",
-        (t1 - t0) / 1e9, 10);
+        (t1 - t0) / 1e9, WATCHDOG_SECONDS);
   }
 }

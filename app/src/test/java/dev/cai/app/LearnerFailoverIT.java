@@ -2,7 +2,6 @@ package dev.cai.app;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import com.typesafe.config.ConfigFactory;
 import dev.cai.app.ClusterProcesses.Proc;
@@ -73,7 +72,7 @@ class LearnerFailoverIT {
     // the uninterrupted run of the same job, in this JVM, meanwhile
     CompletableFuture<StateDigest> reference = CompletableFuture.supplyAsync(() -> referenceRun(job, dir.resolve("ref")));
 
-    Proc active = awaitAny(cluster, learners, Pattern.compile("learner: learner resumes from a fresh store.*"));
+    Proc active = cluster.awaitAny(learners, Pattern.compile("learner: learner resumes from a fresh store.*"));
     Proc standby = learners.get(0) == active ? learners.get(1) : learners.get(0);
     double startedSecs = (System.nanoTime() - t0) / 1e9;
     // kill between two checkpoints: the standby holds version 4, the active learner has gone on to update 5
@@ -157,24 +156,5 @@ class LearnerFailoverIT {
       Path dir) throws IOException {
     return cluster.node(name, "learner", port, mgmt, seeds, PASSIVE, List.of(), "--config", conf.toString(), "--rl-job",
         job.toString(), "--learner-dir", dir.toString());
-  }
-
-  /** Waits until one of {@code candidates} prints a line matching {@code p}, and returns that node. */
-  private static Proc awaitAny(ClusterProcesses cluster, List<Proc> candidates, Pattern p) throws Exception {
-    long deadline = System.nanoTime() + ClusterProcesses.STEP.toNanos();
-    while (System.nanoTime() < deadline) {
-      for (Proc n : candidates) {
-        if (n.lines().stream().anyMatch(l -> p.matcher(l).matches())) {
-          return n;
-        }
-        if (!n.process().isAlive()) {
-          fail(n.name() + " exited (" + n.process().exitValue() + ")\n" + cluster.allLogs());
-        }
-      }
-      Thread.sleep(100);
-    }
-    fail("no learner printed a line matching " + p + " within " + ClusterProcesses.STEP.toSeconds() + " s\n"
-        + cluster.allLogs());
-    return null;
   }
 }

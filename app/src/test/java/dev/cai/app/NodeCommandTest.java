@@ -92,8 +92,8 @@ class NodeCommandTest {
 
   @Test
   void shouldRefuseAnRlJobOnANodeWithoutTheLearnerRole(@TempDir Path dir) throws Exception {
-    Path job = java.nio.file.Files.writeString(dir.resolve("rl-job.conf"), "rl-job {}");
-    assertUsageError("--rl-job needs --role learner or all, not policy",
+    Path job = Files.writeString(dir.resolve("rl-job.conf"), "rl-job {}");
+    assertUsageError("--rl-job needs a node with the learner role (--role learner or all), not one with roles [policy]",
         "node", "--role", "policy", "--seed", "127.0.0.1:25520", "--rl-job", job.toString());
   }
 
@@ -105,7 +105,7 @@ class NodeCommandTest {
 
   @Test
   void shouldRefuseAnRlJobFileThatNamesAMissingModelBeforeStartingTheNode(@TempDir Path dir) throws Exception {
-    Path job = java.nio.file.Files.writeString(dir.resolve("rl-job.conf"),
+    Path job = Files.writeString(dir.resolve("rl-job.conf"),
         "rl-job { sl-checkpoint = sl, pm = pm, prompts = p.jsonl, updates = 2 }");
     assertUsageError("RL job " + job + ": SL checkpoint " + dir.resolve("sl") + " does not exist",
         "node", "--role", "learner", "--seed", "127.0.0.1:25520", "--rl-job", job.toString());

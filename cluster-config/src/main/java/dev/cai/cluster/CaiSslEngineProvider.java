@@ -16,10 +16,10 @@ import org.apache.pekko.remote.artery.tcp.ConfigSSLEngineProvider;
 
 /**
  * Pekko's {@link ConfigSSLEngineProvider} (settings {@code pekko.remote.artery.ssl.config-ssl-engine}) that also logs a
- * warning naming the certificate whenever a TLS handshake is refused because the peer's certificate does not chain to
- * the trust store; JSSE alone logs nothing on the refusing side. So that the refusing side sees the certificate, a
- * connecting node always presents its own, even when it is not issued by a CA the other side asked for (JSSE would
- * otherwise send none, and the refusal could not name it).
+ * warning naming the certificate whenever a TLS handshake is refused because the trust store does not trust the peer's
+ * certificate (not signed by a CA in it, expired, not yet valid...), with the reason; JSSE alone logs nothing on the
+ * refusing side. So that the refusing side sees the certificate, a connecting node always presents its own, even when
+ * it is not issued by a CA the other side asked for (JSSE would otherwise send none, and the refusal could not name it).
  */
 public final class CaiSslEngineProvider extends ConfigSSLEngineProvider {
   /** Pekko creates the provider reflectively with the actor system. */
@@ -42,11 +42,11 @@ public final class CaiSslEngineProvider extends ConfigSSLEngineProvider {
   }
 
   /** The refusal line for a peer certificate chain {@code chain} that {@code trustStore} does not trust. */
-  static String refusal(boolean peerIsClient, X509Certificate[] chain, String trustStore, String reason) {
+  private static String refusal(boolean peerIsClient, X509Certificate[] chain, String trustStore, String reason) {
     String subject = chain == null || chain.length == 0 ? "no certificate" : chain[0].getSubjectX500Principal().getName();
     String issuer = chain == null || chain.length == 0 ? "none" : chain[0].getIssuerX500Principal().getName();
     return "cai TLS: refused a cluster connection " + (peerIsClient ? "from" : "to") + " a node whose certificate ("
-        + subject + ", issued by " + issuer + ") is not signed by a CA in the trust store " + trustStore
+        + subject + ", issued by " + issuer + ") is not trusted by the trust store " + trustStore
         + " (cai.cluster.tls.trust-store): " + reason;
   }
 

@@ -51,12 +51,8 @@ public final class ClusterConfigs {
     } catch (ConfigException e) {
       throw new IllegalArgumentException("cluster configuration of role " + s.role().id() + " is invalid: " + e.getMessage(), e);
     }
-    return withTls(conf, TlsSettings.from(conf));
-  }
-
-  /** With TLS enabled (its stores checked by {@link TlsSettings}), Artery runs over TLS: transport tls-tcp. */
-  static Config withTls(Config conf, TlsSettings tls) {
-    return tls.enabled()
+    // building the settings opens the stores, so a bad one fails here, before any actor system starts
+    return TlsSettings.from(conf).enabled()
         ? ConfigFactory.parseMap(Map.of("pekko.remote.artery.transport", "tls-tcp")).withFallback(conf)
         : conf;
   }

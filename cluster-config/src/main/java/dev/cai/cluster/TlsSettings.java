@@ -7,12 +7,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
+import java.security.KeyStoreException;
 import java.security.UnrecoverableKeyException;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateExpiredException;
 import java.security.cert.CertificateNotYetValidException;
 import java.security.cert.X509Certificate;
 import java.util.Collections;
+import java.util.Optional;
 
 /**
  * Artery TLS of a node ({@code cai.cluster.tls}): when enabled, cluster traffic runs over TLS with mutual
@@ -70,39 +72,49 @@ public record TlsSettings(boolean enabled, Path keyStore, String keyStorePasswor
 
   private static void checkKeyStore(Path file, String password) {
     KeyStore ks = open("key store", "cai.cluster.tls.key-store", file, password);
+    String alias = firstAlias(ks, "key store", file, KeyStore::isKeyEntry).orElseThrow(() -> new IllegalArgumentException(
+        "TLS key store " + file + " holds no private key (it needs this node's key and its certificate signed by the "
+            + "cluster CA, e.g. from keytool -genkeypair and -importcert)"));
     try {
-      for (String alias : Collections.list(ks.aliases())) {
-        if (ks.isKeyEntry(alias)) {
-          try {
-            ks.getKey(alias, password.toCharArray());
-          } catch (UnrecoverableKeyException e) {
-            throw new IllegalArgumentException("TLS key store " + file + ": the key '" + alias
-                + "' cannot be read with the key store's password (cai uses one password for the store and its key)", e);
-          }
-          checkValidity("TLS key store " + file + ": the certificate of '" + alias + "'", ks.getCertificate(alias));
-          return;
-        }
-      }
+      ks.getKey(alias, password.toCharArray());
+      checkValidity("TLS key store " + file + ": the certificate of '" + alias + "'", ks.getCertificate(alias));
+    } catch (UnrecoverableKeyException e) {
+      throw new IllegalArgumentException("TLS key store " + file + ": the key '" + alias
+          + "' cannot be read with the key store's password (cai uses one password for the store and its key)", e);
     } catch (GeneralSecurityException e) {
-      throw new IllegalArgumentException("TLS key store " + file + " cannot be read: " + e.getMessage(), e);
+      throw cannotRead("key store", file, e);
     }
-    throw new IllegalArgumentException("TLS key store " + file + " holds no private key (it needs this node's key and its "
-        + "certificate signed by the cluster CA, e.g. from keytool -genkeypair and -importcert)");
   }
 
   private static void checkTrustStore(Path file, String password) {
     KeyStore ks = open("trust store", "cai.cluster.tls.trust-store", file, password);
+    if (firstAlias(ks, "trust store", file, KeyStore::isCertificateEntry).isEmpty()) {
+      throw new IllegalArgumentException("TLS trust store " + file + " holds no trusted certificate (it needs the cluster "
+          + "CA's certificate, e.g. from keytool -importcert -trustcacerts)");
+    }
+  }
+
+  /** A test of one entry of a key store. */
+  private interface EntryTest {
+    boolean test(KeyStore ks, String alias) throws KeyStoreException;
+  }
+
+  /** The first alias of {@code ks} whose entry passes {@code entry}. */
+  private static Optional<String> firstAlias(KeyStore ks, String what, Path file, EntryTest entry) {
     try {
       for (String alias : Collections.list(ks.aliases())) {
-        if (ks.isCertificateEntry(alias)) {
-          return;
+        if (entry.test(ks, alias)) {
+          return Optional.of(alias);
         }
       }
-    } catch (GeneralSecurityException e) {
-      throw new IllegalArgumentException("TLS trust store " + file + " cannot be read: " + e.getMessage(), e);
+      return Optional.empty();
+    } catch (KeyStoreException e) {
+      throw cannotRead(what, file, e);
     }
-    throw new IllegalArgumentException("TLS trust store " + file + " holds no trusted certificate (it needs the cluster "
-        + "CA's certificate, e.g. from keytool -importcert -trustcacerts)");
+  }
+
+  private static IllegalArgumentException cannotRead(String what, Path file, GeneralSecurityException e) {
+    return new IllegalArgumentException("TLS " + what + " " + file + " cannot be read: " + e.getMessage(), e);
   }
 
   /** Opens a store as Pekko's ConfigSSLEngineProvider does (the JDK's default type, which reads PKCS12 and JKS). */
@@ -123,7 +135,7 @@ public record TlsSettings(boolean enabled, Path keyStore, String keyStorePasswor
       }
       throw new IllegalArgumentException("TLS " + what + " " + file + " is not a PKCS12 or JKS store: " + e.getMessage(), e);
     } catch (GeneralSecurityException e) {
-      throw new IllegalArgumentException("TLS " + what + " " + file + " cannot be read: " + e.getMessage(), e);
+      throw cannotRead(what, file, e);
     }
   }
 
