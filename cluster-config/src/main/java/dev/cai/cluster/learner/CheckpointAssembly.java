@@ -3,6 +3,7 @@ package dev.cai.cluster.learner;
 import dev.cai.protocol.v1.CheckpointChunk;
 import dev.cai.protocol.v1.CheckpointFile;
 import dev.cai.protocol.v1.CheckpointOffer;
+import dev.cai.runtime.io.CheckpointStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -170,13 +171,11 @@ public final class CheckpointAssembly implements AutoCloseable {
           throw new Rejected("checkpoint " + id + ": file " + f.getPath() + ": has " + Files.size(file) + " bytes, expected "
               + f.getSize());
         }
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-          ch.force(true);
-        }
+        CheckpointStore.forceFile(file);
       }
       Files.write(temp.resolve(ShippedCheckpoints.OFFER_FILE), offer.toBuilder().clearReplyTo().build().toByteArray());
       Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
-      ShippedCheckpoints.syncDirectory(target.getParent());
+      CheckpointStore.forceDirectory(target.getParent());
     } catch (IOException e) {
       throw new Rejected("checkpoint " + id + ": cannot install into " + target + ": " + e.getMessage());
     }

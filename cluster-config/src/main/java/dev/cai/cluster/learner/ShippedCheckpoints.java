@@ -2,13 +2,12 @@ package dev.cai.cluster.learner;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.cai.protocol.v1.CheckpointOffer;
+import dev.cai.runtime.io.CheckpointStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -127,24 +126,10 @@ public final class ShippedCheckpoints {
 
   /** Deletes {@code p} and everything under it; a missing path is fine. */
   static void deleteRecursively(Path p) {
-    if (!Files.exists(p)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(p)) {
-      for (Path q : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(q);
-      }
+    try {
+      CheckpointStore.deleteTree(p);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot delete " + p + ": " + e.getMessage(), e);
-    }
-  }
-
-  /** Makes a rename inside {@code dir} durable (Linux: fsync of the directory). */
-  static void syncDirectory(Path dir) {
-    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-      ch.force(true);
-    } catch (IOException e) {
-      // some platforms cannot open a directory; the rename itself is atomic
     }
   }
 }
