@@ -4,6 +4,7 @@ import dev.cai.protocol.v1.CheckpointChunk;
 import dev.cai.protocol.v1.CheckpointFile;
 import dev.cai.protocol.v1.CheckpointOffer;
 import dev.cai.runtime.io.CheckpointStore;
+import dev.cai.runtime.io.Sha256;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -12,7 +13,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -121,7 +121,7 @@ public final class CheckpointAssembly implements AutoCloseable {
         Path file = temp.resolve(ShippedCheckpoints.STORE_DIR).resolve(f.getPath());
         Files.createDirectories(file.getParent());
         channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        sha = CheckpointManifest.newSha256();
+        sha = Sha256.digest();
         openFile = p.file();
       }
       for (java.nio.ByteBuffer b : c.getData().asReadOnlyByteBufferList()) {
@@ -138,7 +138,7 @@ public final class CheckpointAssembly implements AutoCloseable {
     }
     next++;
     if (p.offset() + p.length() == f.getSize()) {
-      String actual = HexFormat.of().formatHex(sha.digest());
+      String actual = Sha256.hex(sha);
       if (!actual.equals(f.getSha256())) {
         throw new Rejected("checkpoint " + id + ": file " + f.getPath() + ": SHA-256 mismatch (expected "
             + f.getSha256() + ", got " + actual + ")");
@@ -163,7 +163,7 @@ public final class CheckpointAssembly implements AutoCloseable {
         Path file = temp.resolve(ShippedCheckpoints.STORE_DIR).resolve(f.getPath());
         if (f.getSize() == 0) {
           Files.createDirectories(file.getParent());
-          if (!CheckpointManifest.sha256(Files.createFile(file)).equals(f.getSha256())) {
+          if (!Sha256.file(Files.createFile(file)).equals(f.getSha256())) {
             throw new Rejected("checkpoint " + id + ": file " + f.getPath() + ": SHA-256 mismatch for an empty file");
           }
         }

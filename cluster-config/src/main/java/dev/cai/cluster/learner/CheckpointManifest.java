@@ -1,16 +1,13 @@
 package dev.cai.cluster.learner;
 
 import dev.cai.protocol.v1.CheckpointFile;
+import dev.cai.runtime.io.Sha256;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -47,7 +44,7 @@ public record CheckpointManifest(List<CheckpointFile> files) {
     try (Stream<Path> walk = Files.walk(dir)) {
       for (Path p : walk.filter(Files::isRegularFile).sorted().toList()) {
         String rel = dir.relativize(p).toString().replace('\\', '/');
-        files.add(CheckpointFile.newBuilder().setPath(rel).setSize(Files.size(p)).setSha256(sha256(p)).build());
+        files.add(CheckpointFile.newBuilder().setPath(rel).setSize(Files.size(p)).setSha256(Sha256.file(p)).build());
       }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot list checkpoint " + dir + ": " + e.getMessage(), e);
@@ -90,25 +87,5 @@ public record CheckpointManifest(List<CheckpointFile> files) {
       }
     }
     return path;
-  }
-
-  /** SHA-256 of a file, lower-case hex. */
-  static String sha256(Path file) throws IOException {
-    MessageDigest sha = newSha256();
-    byte[] buf = new byte[64 * 1024];
-    try (InputStream in = Files.newInputStream(file)) {
-      for (int n = in.read(buf); n >= 0; n = in.read(buf)) {
-        sha.update(buf, 0, n);
-      }
-    }
-    return HexFormat.of().formatHex(sha.digest());
-  }
-
-  static MessageDigest newSha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("the JVM has no SHA-256", e);
-    }
   }
 }
