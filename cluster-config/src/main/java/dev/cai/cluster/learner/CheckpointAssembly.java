@@ -57,9 +57,9 @@ public final class CheckpointAssembly implements AutoCloseable {
     } catch (IllegalArgumentException e) {
       throw new Rejected("checkpoint " + id + ": bad offer: " + e.getMessage());
     }
-    if (offer.getChunkSize() < 1 || offer.getChunkSize() > LearnerHaSettings.MAX_CHUNK_SIZE) {
+    if (offer.getChunkSize() < 1 || offer.getChunkSize() > Integer.MAX_VALUE) {
       throw new Rejected("checkpoint " + id + ": bad offer: chunk size " + offer.getChunkSize() + " is not in 1 .. "
-          + LearnerHaSettings.MAX_CHUNK_SIZE);
+          + Integer.MAX_VALUE); // a chunk larger than a frame never arrives: Artery drops it, the transfer times out
     }
     List<CheckpointManifest.Piece> pieces = manifest.pieces((int) offer.getChunkSize());
     if (pieces.size() != offer.getChunkCount()) {
