@@ -35,6 +35,10 @@ public record CheckpointManifest(List<CheckpointFile> files) {
       if (!f.getSha256().matches("[0-9a-f]{64}")) {
         throw new IllegalArgumentException("file '" + f.getPath() + "' has no valid SHA-256 ('" + f.getSha256() + "')");
       }
+      if (f.getSize() == 0 && !f.getSha256().equals(Sha256.EMPTY)) {
+        throw new IllegalArgumentException("file '" + f.getPath() + "' is empty but its SHA-256 is " + f.getSha256()
+            + ", not that of no bytes (" + Sha256.EMPTY + ")");
+      }
     }
   }
 

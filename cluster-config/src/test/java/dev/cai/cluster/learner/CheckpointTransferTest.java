@@ -179,6 +179,33 @@ class CheckpointTransferTest {
   }
 
   @Test
+  void shouldInstallEmptyFilesThatNoChunkCarries(@TempDir Path dir) throws Exception {
+    Path source = Files.createDirectories(dir.resolve("source"));
+    Files.write(source.resolve("000001.sst"), new byte[2 * CHUNK + 1]);
+    Files.createFile(source.resolve("000002.log"));
+    CheckpointChunker chunker = new CheckpointChunker("v000003-1", 3, source, CHUNK);
+
+    ShippedCheckpoints.Installed installed = ship(chunker, new ShippedCheckpoints(dir.resolve("shipped")));
+
+    assertEquals(3, chunker.chunkCount());
+    assertEquals(2L * CHUNK + 1, Files.size(installed.store().resolve("000001.sst")));
+    assertEquals(0L, Files.size(installed.store().resolve("000002.log")));
+  }
+
+  @Test
+  void shouldRefuseAnOfferOfAnEmptyFileWhoseSha256IsNotThatOfNoBytes(@TempDir Path dir) {
+    CheckpointFile f = CheckpointFile.newBuilder().setPath("000002.log").setSize(0).setSha256("a".repeat(64)).build();
+    CheckpointOffer offer = CheckpointOffer.newBuilder().setCheckpointId("v1-1").setVersion(1).addFiles(f)
+        .setChunkSize(CHUNK).setChunkCount(0).build();
+
+    CheckpointAssembly.Rejected e = assertThrows(CheckpointAssembly.Rejected.class,
+        () -> new ShippedCheckpoints(dir.resolve("shipped")).begin(offer));
+
+    assertEquals("checkpoint v1-1: bad offer: file '000002.log' is empty but its SHA-256 is " + "a".repeat(64)
+        + ", not that of no bytes (e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855)", e.getMessage());
+  }
+
+  @Test
   void shouldKeepTheNewestCheckpointsByVersion(@TempDir Path dir) {
     ShippedCheckpoints standby = new ShippedCheckpoints(dir.resolve("shipped"));
     for (long v : new long[] {2, 6, 4}) {
