@@ -211,9 +211,10 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
   private Behavior<Command> onFinished(Finished f) {
     finished = true;
     version = f.summary().version();
-    events.accept("done " + StateDigest.of(store) + " (started at " + f.summary().startVersion() + ", "
+    StateDigest digest = StateDigest.of(store);
+    events.accept("done " + digest + " (started at " + f.summary().startVersion() + ", "
         + f.summary().replayedBatches() + " batches replayed)");
-    if (StateDigest.of(store).version() > newestCheckpoint && !checkpointing) {
+    if (digest.version() > newestCheckpoint && !checkpointing) {
       checkpoint(); // the standbys get the final state too; the store closes once it is taken
     } else if (!checkpointing) {
       closeStore();
