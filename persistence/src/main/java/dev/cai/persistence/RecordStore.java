@@ -52,7 +52,8 @@ public final class RecordStore implements AutoCloseable {
   public static final String RUN_METADATA = "run_metadata";
 
   private static final Set<String> COLUMN_FAMILIES = columnFamiliesInOrder();
-  private static final Pattern CHECKPOINT_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
+  /** What a checkpoint name may be: a plain directory name (it names the checkpoint's directory). */
+  public static final Pattern CHECKPOINT_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
   private static final JsonFormat.Printer JSON = JsonFormat.printer()
       .omittingInsignificantWhitespace()
       .preservingProtoFieldNames();

@@ -24,7 +24,7 @@ import java.util.TreeSet;
  * place atomically, so the checkpoint root only ever holds complete, verified checkpoints. Not thread-safe (one
  * actor owns it); file work is blocking.
  */
-public final class CheckpointAssembly implements AutoCloseable {
+public final class CheckpointAssembly {
   /** A transfer that cannot be completed; the message names the checkpoint, the file and the problem. */
   public static final class Rejected extends RuntimeException {
     Rejected(String message) {
@@ -194,11 +194,6 @@ public final class CheckpointAssembly implements AutoCloseable {
       // the directory goes away anyway
     }
     ShippedCheckpoints.deleteRecursively(temp);
-  }
-
-  @Override
-  public void close() {
-    discard();
   }
 
   private void closeFile() throws IOException {

@@ -77,19 +77,19 @@ public record CheckpointManifest(List<CheckpointFile> files) {
   }
 
   /**
-   * Refuses a path that could leave the checkpoint directory or is not a plain name: absolute, empty segments,
-   * {@code .}/{@code ..}, or characters beyond {@code [A-Za-z0-9._-]} (RocksDB's own file names fit).
+   * Refuses a path that could leave the checkpoint directory or is not a plain name: absolute, empty segments, a
+   * segment not starting with a letter or digit ({@code .}, {@code ..}, hidden names), or characters beyond
+   * {@code [A-Za-z0-9._-]} (RocksDB's own file names fit).
    */
-  public static String checkPath(String path) {
+  private static void checkPath(String path) {
     if (path == null || path.isEmpty() || path.startsWith("/")) {
       throw new IllegalArgumentException("bad file path '" + path + "' (expected a relative path)");
     }
     for (String segment : path.split("/", -1)) {
-      if (!SEGMENT.matcher(segment).matches() || segment.equals(".") || segment.equals("..")) {
+      if (!SEGMENT.matcher(segment).matches()) {
         throw new IllegalArgumentException("bad file path '" + path + "' (segment '" + segment
             + "' is not a plain file name)");
       }
     }
-    return path;
   }
 }
