@@ -5,8 +5,10 @@ import dev.cai.cluster.ClusterRole;
 import dev.cai.protocol.v1.CheckpointAck;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -75,7 +77,7 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
   private final Map<String, Transfer> transfers = new HashMap<>();
   private final Set<CheckpointChunker> local = new HashSet<>();
   private final Map<String, Long> delivered = new HashMap<>();
-  private final java.util.List<AwaitDelivered> waiting = new java.util.ArrayList<>();
+  private final List<AwaitDelivered> waiting = new ArrayList<>();
   private CheckpointChunker latest;
   private final long startedNanos = System.nanoTime();
 

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 import org.apache.pekko.Done;
@@ -224,7 +225,7 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
 
   private Behavior<Command> onFailed(Failed f) {
     checkpointing = false;
-    Throwable cause = f.cause() instanceof java.util.concurrent.CompletionException && f.cause().getCause() != null
+    Throwable cause = f.cause() instanceof CompletionException && f.cause().getCause() != null
         ? f.cause().getCause() : f.cause();
     getContext().getLog().error("learner: {} failed", f.what(), cause);
     events.accept("failed: " + f.what() + ": " + cause);
