@@ -1,6 +1,7 @@
 package dev.cai.cluster.learner;
 
 import com.google.protobuf.Message;
+import dev.cai.cluster.AckWindow;
 import dev.cai.cluster.ClusterRole;
 import dev.cai.protocol.v1.CheckpointAck;
 import java.nio.file.Path;
@@ -54,18 +55,10 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
 
   private enum CheckTimeouts implements Command { INSTANCE }
 
-  /** One transfer to one standby. */
-  private static final class Transfer {
-    final ActorRef<Message> to;
-    final CheckpointChunker checkpoint;
-    final long startNanos = System.nanoTime();
-    long lastAckNanos = System.nanoTime();
-    long sent;
-    long acked = -1; // no ack yet: the offer is not accepted
-
-    Transfer(ActorRef<Message> to, CheckpointChunker checkpoint) {
-      this.to = to;
-      this.checkpoint = checkpoint;
+  /** One transfer to one standby; chunks go out once the standby accepts the offer (acknowledges chunk 0). */
+  private record Transfer(ActorRef<Message> to, CheckpointChunker checkpoint, AckWindow window, long startNanos) {
+    Transfer(ActorRef<Message> to, CheckpointChunker checkpoint, int window) {
+      this(to, checkpoint, new AckWindow(checkpoint.chunkCount(), window), System.nanoTime());
     }
   }
 
@@ -165,7 +158,7 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
         receivers.remove(gone);
         Transfer t = transfers.remove(gone);
         if (t != null) {
-          events.accept("stopped shipping checkpoint " + t.checkpoint.id() + " to " + gone + ": it left the cluster");
+          events.accept("stopped shipping checkpoint " + t.checkpoint().id() + " to " + gone + ": it left the cluster");
         }
       }
     }
@@ -180,28 +173,27 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
 
   private Behavior<Command> onAck(CheckpointAck ack) {
     Transfer t = transfers.get(ack.getReceiver());
-    if (t == null || !t.checkpoint.id().equals(ack.getCheckpointId())) {
+    if (t == null || !t.checkpoint().id().equals(ack.getCheckpointId())) {
       return this; // a late answer about a transfer given up
     }
-    t.lastAckNanos = System.nanoTime();
     if (!ack.getError().isEmpty()) {
       getContext().getLog().warn("standby {} discarded {}", ack.getReceiver(), ack.getError());
       events.accept("standby " + ack.getReceiver() + " discarded " + ack.getError());
       finish(ack.getReceiver());
     } else if (ack.getComplete()) {
-      double ms = (System.nanoTime() - t.startNanos) / 1e6;
+      double ms = (System.nanoTime() - t.startNanos()) / 1e6;
       events.accept(String.format(Locale.ROOT, "shipped checkpoint %s version %d (%d files, %d bytes, %d chunks) to %s "
-              + "in %.0f ms", t.checkpoint.id(), t.checkpoint.version(), t.checkpoint.files(), t.checkpoint.bytes(),
-          t.checkpoint.chunkCount(), ack.getReceiver(), ms));
-      delivered.merge(ack.getReceiver(), t.checkpoint.version(), Math::max);
+              + "in %.0f ms", t.checkpoint().id(), t.checkpoint().version(), t.checkpoint().files(), t.checkpoint().bytes(),
+          t.checkpoint().chunkCount(), ack.getReceiver(), ms));
+      delivered.merge(ack.getReceiver(), t.checkpoint().version(), Math::max);
       finish(ack.getReceiver());
     } else {
-      t.acked = Math.max(t.acked, ack.getNextSeq());
+      t.window().ack(ack.getNextSeq());
       try {
-        sendWindow(t);
+        t.window().fill(seq -> t.to().tell(t.checkpoint().chunk(seq)));
       } catch (RuntimeException e) {
-        getContext().getLog().warn("stopped shipping checkpoint {}: {}", t.checkpoint.id(), e.getMessage());
-        events.accept("stopped shipping checkpoint " + t.checkpoint.id() + " to " + ack.getReceiver() + ": "
+        getContext().getLog().warn("stopped shipping checkpoint {}: {}", t.checkpoint().id(), e.getMessage());
+        events.accept("stopped shipping checkpoint " + t.checkpoint().id() + " to " + ack.getReceiver() + ": "
             + e.getMessage());
         transfers.remove(ack.getReceiver());
         settle();
@@ -211,12 +203,12 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
   }
 
   private Behavior<Command> onCheckTimeouts() {
-    long now = System.nanoTime();
     for (Map.Entry<String, Transfer> e : Map.copyOf(transfers).entrySet()) {
-      if (now - e.getValue().lastAckNanos > settings.ackTimeout().toNanos()) {
-        events.accept("gave up shipping checkpoint " + e.getValue().checkpoint.id() + " to " + e.getKey() + ": no answer for "
-            + settings.ackTimeout().toSeconds() + " s (" + Math.max(0, e.getValue().acked) + " of "
-            + e.getValue().checkpoint.chunkCount() + " chunks acknowledged)");
+      Transfer t = e.getValue();
+      if (t.window().silentLongerThan(settings.ackTimeout())) {
+        events.accept("gave up shipping checkpoint " + t.checkpoint().id() + " to " + e.getKey() + ": no answer for "
+            + settings.ackTimeout().toSeconds() + " s (" + t.window().acked() + " of " + t.checkpoint().chunkCount()
+            + " chunks acknowledged)");
         transfers.remove(e.getKey());
       }
     }
@@ -225,24 +217,15 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
   }
 
   private void start(String address, ActorRef<Message> to) {
-    Transfer t = new Transfer(to, latest);
-    transfers.put(address, t);
+    transfers.put(address, new Transfer(to, latest, settings.window()));
     to.tell(latest.offer(replyTo, self.toString()));
-  }
-
-  /** Sends chunks while fewer than {@code window} are unacknowledged. */
-  private void sendWindow(Transfer t) {
-    while (t.sent < t.checkpoint.chunkCount() && t.sent < t.acked + settings.window()) {
-      t.to.tell(t.checkpoint.chunk(t.sent));
-      t.sent++;
-    }
   }
 
   /** Ends the transfer to {@code address}; the standby then gets the newest checkpoint if it lacks it. */
   private void finish(String address) {
     Transfer done = transfers.remove(address);
     ActorRef<Message> to = receivers.get(address);
-    if (to != null && latest != null && done != null && done.checkpoint != latest) {
+    if (to != null && latest != null && done != null && done.checkpoint() != latest) {
       start(address, to);
     }
     settle();
@@ -270,7 +253,7 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
   private void settle() {
     answerWaiting();
     for (CheckpointChunker c : Set.copyOf(local)) {
-      if (c != latest && transfers.values().stream().noneMatch(t -> t.checkpoint == c)) {
+      if (c != latest && transfers.values().stream().noneMatch(t -> t.checkpoint() == c)) {
         local.remove(c);
         try {
           ShippedCheckpoints.deleteRecursively(c.dir());
