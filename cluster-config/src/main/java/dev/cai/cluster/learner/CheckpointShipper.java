@@ -31,8 +31,9 @@ import org.apache.pekko.cluster.typed.Cluster;
  * The active learner's side of failover: ships each checkpoint it is given to every other learner node's
  * {@link CheckpointReceiver} (found through the Receptionist): an offer, then chunks with at most {@code window}
  * unacknowledged per standby, so Artery is never flooded. A standby busy with an older checkpoint gets the newest one
- * when it finishes; one silent for {@code ackTimeout} is given up (until the next checkpoint). Checkpoint directories
- * no transfer needs any more are deleted, except the newest. Reads files, so it runs on the blocking dispatcher.
+ * when it finishes; one silent for {@code ackTimeout} is given up (until the next checkpoint). A checkpoint no transfer
+ * needs any more, except the newest, is {@link Released} to the store that took it (the shipper never deletes one: the
+ * store lists its checkpoints in an index). Reads files, so it runs on the blocking dispatcher.
  */
 public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.Command> {
   public sealed interface Command {}
@@ -49,6 +50,12 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
   /** The answer to {@link AwaitDelivered}. */
   public record Delivered(long version) {}
 
+  /**
+   * Told, before any {@link Delivered} that follows, of each checkpoint the shipper no longer reads: a newer one was
+   * given and no transfer needs it; its owner may delete it.
+   */
+  public record Released(String id) {}
+
   private record ReceiversChanged(Set<ActorRef<Message>> receivers) implements Command {}
 
   private record Acked(CheckpointAck ack) implements Command {}
@@ -64,6 +71,7 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
 
   private final LearnerHaSettings settings;
   private final Consumer<String> events;
+  private final ActorRef<Released> released;
   private final Address self;
   private final String replyTo;
   private final Map<String, ActorRef<Message>> receivers = new HashMap<>();
@@ -74,16 +82,20 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
   private CheckpointChunker latest;
   private final long startedNanos = System.nanoTime();
 
-  private CheckpointShipper(ActorContext<Command> ctx, LearnerHaSettings settings, Consumer<String> events) {
+  private CheckpointShipper(ActorContext<Command> ctx, LearnerHaSettings settings, Consumer<String> events,
+      ActorRef<Released> released) {
     super(ctx);
     this.settings = settings;
     this.events = events;
+    this.released = released;
     this.self = Cluster.get(ctx.getSystem()).selfMember().address();
     ActorRef<CheckpointAck> acks = ctx.messageAdapter(CheckpointAck.class, Acked::new);
     this.replyTo = ActorRefResolver.get(ctx.getSystem()).toSerializationFormat(acks);
   }
 
-  public static Behavior<Command> create(LearnerHaSettings settings, Consumer<String> events) {
+  /** A shipper telling {@code released} of each checkpoint it no longer reads. */
+  public static Behavior<Command> create(LearnerHaSettings settings, Consumer<String> events,
+      ActorRef<Released> released) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       ActorRef<Receptionist.Listing> listings = ctx.messageAdapter(Receptionist.Listing.class,
           l -> new ReceiversChanged(l.getServiceInstances(CheckpointReceiver.KEY)));
@@ -91,7 +103,7 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
       Duration tick = settings.ackTimeout().dividedBy(4).compareTo(Duration.ofSeconds(1)) < 0
           ? settings.ackTimeout().dividedBy(4) : Duration.ofSeconds(1);
       timers.startTimerWithFixedDelay(CheckTimeouts.INSTANCE, tick);
-      return new CheckpointShipper(ctx, settings, events);
+      return new CheckpointShipper(ctx, settings, events, released);
     }));
   }
 
@@ -249,18 +261,17 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
     return false;
   }
 
-  /** After any change: answers the waiters, deletes the local checkpoints no transfer reads (except the newest). */
+  /**
+   * After any change: releases the checkpoints no transfer reads (except the newest), then answers the waiters, so
+   * that a waiter hears of every release before its answer.
+   */
   private void settle() {
-    answerWaiting();
     for (CheckpointChunker c : Set.copyOf(local)) {
       if (c != latest && transfers.values().stream().noneMatch(t -> t.checkpoint() == c)) {
         local.remove(c);
-        try {
-          ShippedCheckpoints.deleteRecursively(c.dir());
-        } catch (RuntimeException e) {
-          getContext().getLog().warn("could not delete the shipped checkpoint {}: {}", c.dir(), e.getMessage());
-        }
+        released.tell(new Released(c.id()));
       }
     }
+    answerWaiting();
   }
 }

@@ -32,6 +32,8 @@ import org.apache.pekko.cluster.typed.Cluster;
  * ({@link LearnerStores}: its own or the newest shipped checkpoint, whichever is newer), runs the {@link RlJob} on it
  * (which resumes exactly from the store), and every {@code ship-every} updates (at a learner commit) takes a RocksDB
  * checkpoint of the store and hands it to its {@link CheckpointShipper}; a last one is shipped when the run ends.
+ * A checkpoint the shipper releases is deleted through the store ({@link RecordStore#deleteCheckpoint}), which lists
+ * its checkpoints in an index; the store closes once the standbys hold the final state.
  * The loss on failover is bounded: the learner does not run more than K + max-staleness updates ahead of the newest
  * checkpoint the standbys hold (it waits for their acknowledgement when it would).
  */
@@ -51,6 +53,11 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
 
   private record Delivered(long version) implements Command {}
 
+  private record Released(String id) implements Command {}
+
+  /** Checkpoint {@code id} was deleted, or not: {@code failure} is null when it was. */
+  private record CheckpointDeleted(String id, Throwable failure) implements Command {}
+
   private record Failed(String what, Throwable cause) implements Command {}
 
   private final LearnerJob job;
@@ -69,6 +76,10 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
   private long newestCheckpoint;
   /** Version of the learner's last commit. */
   private long committed;
+  /** Version of the state the finished run committed last (once {@code finished}). */
+  private long finalVersion;
+  /** The checkpoint deletions under way, one after the other; the store closes after them. */
+  private CompletableFuture<Void> deletions = CompletableFuture.completedFuture(null);
   private final List<Gate> gates = new ArrayList<>();
   private final ActorRef<CheckpointShipper.Delivered> deliveredAdapter;
 
@@ -80,7 +91,8 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
     this.shipped = shipped;
     this.events = events;
     this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
-    this.shipper = ctx.spawn(CheckpointShipper.create(settings, events), "shipper", DispatcherSelector.blocking());
+    this.shipper = ctx.spawn(CheckpointShipper.create(settings, events, ctx.messageAdapter(
+        CheckpointShipper.Released.class, r -> new Released(r.id()))), "shipper", DispatcherSelector.blocking());
     this.deliveredAdapter = ctx.messageAdapter(CheckpointShipper.Delivered.class, d -> new Delivered(d.version()));
   }
 
@@ -105,6 +117,8 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
         .onMessage(Finished.class, this::onFinished)
         .onMessage(Gate.class, this::onGate)
         .onMessage(Delivered.class, this::onDelivered)
+        .onMessage(Released.class, this::onReleased)
+        .onMessage(CheckpointDeleted.class, this::onCheckpointDeleted)
         .onMessage(Failed.class, this::onFailed)
         .onSignal(PostStop.class, s -> onPostStop())
         .build();
@@ -145,6 +159,7 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
   private Behavior<Command> onDelivered(Delivered d) {
     delivered = Math.max(delivered, d.version());
     releaseGates();
+    finishUp();
     return this;
   }
 
@@ -203,9 +218,7 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
     shipper.tell(new CheckpointShipper.Ship(c.id(), c.version(), c.info().path()));
     shipper.tell(new CheckpointShipper.AwaitDelivered(c.version(), deliveredAdapter));
     releaseGates();
-    if (finished) {
-      closeStore();
-    }
+    finishUp();
     return this;
   }
 
@@ -213,20 +226,53 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
     finished = true;
     version = f.summary().version();
     StateDigest digest = StateDigest.of(store);
+    finalVersion = digest.version();
     events.accept("done " + digest + " (started at " + f.summary().startVersion() + ", "
         + f.summary().replayedBatches() + " batches replayed)");
-    if (digest.version() > newestCheckpoint && !checkpointing) {
-      checkpoint(); // the standbys get the final state too; the store closes once it is taken
-    } else if (!checkpointing) {
+    finishUp();
+    return this;
+  }
+
+  /**
+   * Once the run has finished: checkpoints the final state if no checkpoint holds it yet (the standbys get it too),
+   * then closes the store when the standbys hold that checkpoint or cannot get it (the shipper has released the older
+   * checkpoints by then).
+   */
+  private void finishUp() {
+    if (!finished || checkpointing || store == null) {
+      return;
+    }
+    if (finalVersion > newestCheckpoint) {
+      checkpoint();
+    } else if (delivered >= newestCheckpoint) {
       closeStore();
+    }
+  }
+
+  /** The shipper no longer reads checkpoint {@code id}: its index entry and directory go (blocking, off the actor). */
+  private Behavior<Command> onReleased(Released r) {
+    if (store == null) {
+      return this; // closed: the checkpoint stays, listed in the store's index
+    }
+    RecordStore s = store;
+    CompletableFuture<Void> deleted = deletions.thenRunAsync(() -> s.deleteCheckpoint(r.id()), blocking);
+    deletions = deleted.exceptionally(e -> null);
+    getContext().pipeToSelf(deleted, (x, e) -> new CheckpointDeleted(r.id(), e));
+    return this;
+  }
+
+  private Behavior<Command> onCheckpointDeleted(CheckpointDeleted d) {
+    if (d.failure() != null) {
+      Throwable cause = unwrap(d.failure());
+      getContext().getLog().warn("could not delete checkpoint {}: {}", d.id(), cause.toString());
+      events.accept("could not delete checkpoint " + d.id() + ": " + cause);
     }
     return this;
   }
 
   private Behavior<Command> onFailed(Failed f) {
     checkpointing = false;
-    Throwable cause = f.cause() instanceof CompletionException && f.cause().getCause() != null
-        ? f.cause().getCause() : f.cause();
+    Throwable cause = unwrap(f.cause());
     getContext().getLog().error("learner: {} failed", f.what(), cause);
     events.accept("failed: " + f.what() + ": " + cause);
     return this;
@@ -241,10 +287,16 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
     return this;
   }
 
+  /** Closes the store once the checkpoint deletions under way, which use it, are done. */
   private void closeStore() {
     if (store != null) {
-      store.close();
+      RecordStore s = store;
       store = null;
+      deletions.thenRun(s::close);
     }
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
   }
 }
