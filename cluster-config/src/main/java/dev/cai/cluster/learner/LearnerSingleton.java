@@ -12,6 +12,7 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 import org.apache.pekko.Done;
@@ -80,6 +81,15 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
   private long finalVersion;
   /** The checkpoint deletions under way, one after the other; the store closes after them. */
   private CompletableFuture<Void> deletions = CompletableFuture.completedFuture(null);
+  /** Opening the store (started with the actor). */
+  private CompletableFuture<LearnerStores.Opened> opening;
+  /** The RL job, once started; it runs on the actor system, not under this actor. */
+  private CompletionStage<RlJob.Summary> run;
+  /**
+   * Fails when this actor stops before the run finished (a hand-over): the run's gate then fails at once instead of
+   * waiting ask-timeout for an answer nobody will give, so the run ends after the update in progress.
+   */
+  private final CompletableFuture<Done> stopped = new CompletableFuture<>();
   private final List<Gate> gates = new ArrayList<>();
   private final ActorRef<CheckpointShipper.Delivered> deliveredAdapter;
 
@@ -101,8 +111,9 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
     return Behaviors.setup(ctx -> {
       LearnerSingleton s = new LearnerSingleton(ctx, job, settings, shipped, events);
       events.accept("learner singleton starting on " + Cluster.get(ctx.getSystem()).selfMember().address());
-      ctx.pipeToSelf(CompletableFuture.supplyAsync(() -> LearnerStores.open(settings.dir(), shipped,
-          StoreSettings.defaults(), events), s.blocking), (opened, e) -> e == null ? new Opened(opened)
+      s.opening = CompletableFuture.supplyAsync(() -> LearnerStores.open(settings.dir(), shipped,
+          StoreSettings.defaults(), events), s.blocking);
+      ctx.pipeToSelf(s.opening, (opened, e) -> e == null ? new Opened(opened)
           : new Failed("opening the store in " + settings.dir(), e));
       return s;
     });
@@ -134,10 +145,10 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
     ActorRef<Command> self = getContext().getSelf();
     Scheduler scheduler = getContext().getSystem().scheduler();
     Duration wait = job.config().rl().askTimeout();
-    getContext().pipeToSelf(RlJob.run(getContext().getSystem(), store, job.config(), Optional.empty(),
-            p -> self.tell(new Progressed(p)),
-            RlJob.Hooks.NONE.withGate(l -> AskPattern.<Command, Done>ask(self, r -> new Gate(l.version(), r), wait, scheduler))),
-        (summary, e) -> e == null ? new Finished(summary) : new Failed("the RL job", e));
+    run = RlJob.run(getContext().getSystem(), store, job.config(), Optional.empty(), p -> self.tell(new Progressed(p)),
+        RlJob.Hooks.NONE.withGate(l -> AskPattern.<Command, Done>ask(self, r -> new Gate(l.version(), r), wait, scheduler)
+            .applyToEither(stopped, done -> done)));
+    getContext().pipeToSelf(run, (summary, e) -> e == null ? new Finished(summary) : new Failed("the RL job", e));
     return this;
   }
 
@@ -278,11 +289,31 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
     return this;
   }
 
+  /**
+   * A finished run's store closes here unless a checkpoint is being taken. An unfinished run (a hand-over) is stopped
+   * at its next gate and its store closed after it: it is not this actor's child, and would otherwise go on learning
+   * beside the singleton's new incarnation and keep the store open.
+   */
   private Behavior<Command> onPostStop() {
-    events.accept("learner singleton stopped on " + Cluster.get(getContext().getSystem()).selfMember().address()
-        + " at version " + version + (finished ? "" : " (the run goes on where the singleton starts next)"));
-    if (finished && !checkpointing) {
-      closeStore();
+    String address = Cluster.get(getContext().getSystem()).selfMember().address().toString();
+    events.accept("learner singleton stopped on " + address + " at version " + version
+        + (finished ? "" : " (the run goes on where the singleton starts next)"));
+    if (finished) {
+      if (!checkpointing) {
+        closeStore();
+      }
+      return this;
+    }
+    stopped.completeExceptionally(new IllegalStateException("the learner singleton on " + address + " stopped"));
+    RecordStore s = store;
+    store = null;
+    CompletableFuture<Void> pending = deletions;
+    if (s == null) {
+      opening.thenAccept(o -> o.store().close()); // opened too late for this actor
+    } else if (run == null) {
+      pending.thenRun(s::close);
+    } else {
+      run.whenComplete((summary, e) -> pending.thenRun(s::close));
     }
     return this;
   }
