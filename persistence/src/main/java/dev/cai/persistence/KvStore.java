@@ -55,6 +55,9 @@ public interface KvStore extends AutoCloseable {
    */
   void checkpoint(Path targetDir);
 
+  /** Deletes the checkpoint at {@code checkpointDir} (written by {@link #checkpoint}); a missing one is fine. */
+  void deleteCheckpoint(Path checkpointDir);
+
   /**
    * Copies the checkpoint at {@code checkpointDir} to {@code targetDir} (absent or empty) and opens the
    * copy as a new store of the same kind and settings; the checkpoint itself stays unchanged so that it

@@ -148,6 +148,13 @@ public final class MemoryKvStore implements KvStore {
     }
   }
 
+  @Override
+  public void deleteCheckpoint(Path checkpointDir) {
+    synchronized (contents.checkpoints) {
+      contents.checkpoints.remove(checkpointDir.toAbsolutePath().normalize());
+    }
+  }
+
   /** Opens an in-memory copy of the checkpoint; nothing is written to {@code targetDir}. */
   @Override
   public KvStore restore(Path checkpointDir, Path targetDir, Consumer<KvStore> validator) {

@@ -52,7 +52,8 @@ public final class RecordStore implements AutoCloseable {
   public static final String RUN_METADATA = "run_metadata";
 
   private static final Set<String> COLUMN_FAMILIES = columnFamiliesInOrder();
-  private static final Pattern CHECKPOINT_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
+  /** What a checkpoint name may be: a plain directory name (it names the checkpoint's directory). */
+  public static final Pattern CHECKPOINT_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
   private static final JsonFormat.Printer JSON = JsonFormat.printer()
       .omittingInsignificantWhitespace()
       .preservingProtoFieldNames();
@@ -343,11 +344,31 @@ public final class RecordStore implements AutoCloseable {
    * empty) and opens it; this store and the checkpoint stay unchanged. The caller closes the result.
    */
   public RecordStore restore(String name, Path targetDir) {
-    CheckpointInfo info = kv.get(CHECKPOINTS_INDEX, Keys.name(name))
+    return adopt(kv.restore(indexed(name).path(), targetDir, StoreSchema::check));
+  }
+
+  /**
+   * Deletes checkpoint {@code name}: its index entry first, then its directory, so that a crash in between leaves an
+   * unlisted directory, never an entry naming a checkpoint that is gone. An entry this store inherited through a
+   * restore names another store's checkpoint: only the entry goes, the other store's directory stays.
+   *
+   * @throws StoreException when the index has no checkpoint {@code name} (the message lists those it has) or the
+   *     directory cannot be deleted
+   */
+  public synchronized void deleteCheckpoint(String name) {
+    CheckpointInfo info = indexed(name);
+    kv.write(new KvBatch().delete(CHECKPOINTS_INDEX, Keys.name(name)));
+    if (info.path().equals(kv.checkpointPath(name).toAbsolutePath().normalize())) {
+      kv.deleteCheckpoint(info.path());
+    }
+  }
+
+  /** The index entry of checkpoint {@code name}. */
+  private CheckpointInfo indexed(String name) {
+    return kv.get(CHECKPOINTS_INDEX, Keys.name(name))
         .map(bytes -> CheckpointInfo.fromBytes(bytes, location))
         .orElseThrow(() -> new StoreException(location, "no checkpoint named '" + name + "'; have "
             + listCheckpoints().stream().map(CheckpointInfo::name).toList()));
-    return adopt(kv.restore(info.path(), targetDir, StoreSchema::check));
   }
 
   // ---------------------------------------------------------------------------------------- export

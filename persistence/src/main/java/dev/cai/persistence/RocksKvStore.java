@@ -336,6 +336,16 @@ public final class RocksKvStore implements KvStore {
   }
 
   @Override
+  public void deleteCheckpoint(Path checkpointDir) {
+    Path target = checkpointDir.toAbsolutePath().normalize();
+    try {
+      deleteRecursively(target);
+    } catch (IOException | UncheckedIOException e) {
+      throw new StoreException(location, "cannot delete checkpoint " + target + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
   public KvStore restore(Path checkpointDir, Path targetDir, Consumer<KvStore> validator) {
     return restoreCopy(checkpointDir, targetDir, families.keySet(), settings, validator);
   }

@@ -170,4 +170,17 @@ abstract class KvStoreContractTest {
     assertTrue(error.getMessage().contains("already exists"), error.getMessage());
     assertFalse(error.getMessage().isEmpty());
   }
+
+  @Test
+  void shouldDeleteACheckpointSoThatItCanBeTakenAgainAndToleratesAMissingOne() {
+    KvStore store = track(create());
+    Path checkpoint = store.checkpointPath("c1");
+    store.checkpoint(checkpoint);
+
+    store.deleteCheckpoint(checkpoint);
+    store.deleteCheckpoint(checkpoint);
+
+    assertThrows(StoreException.class, () -> store.restore(checkpoint, tempDir.resolve("restored"), kv -> { }));
+    store.checkpoint(checkpoint);
+  }
 }

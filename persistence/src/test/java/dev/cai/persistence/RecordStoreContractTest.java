@@ -244,6 +244,48 @@ abstract class RecordStoreContractTest {
   }
 
   @Test
+  void shouldDeleteACheckpointsIndexEntryAndThenItsDirectory() {
+    CheckpointInfo a;
+    try (RecordStore store = open()) {
+      store.commit(new Commit().append(RecordKind.PROMPTS, prompt(0)).offset("src", 1));
+      a = store.checkpoint("a");
+      store.checkpoint("b");
+
+      store.deleteCheckpoint("a");
+
+      assertEquals(List.of("b"), store.listCheckpoints().stream().map(CheckpointInfo::name).toList());
+      StoreException unknown = assertThrows(StoreException.class, () -> store.deleteCheckpoint("a"));
+      assertTrue(unknown.getMessage().contains("no checkpoint named 'a'; have [b]"), unknown.getMessage());
+    }
+    try (KvStore raw = openRaw()) {
+      assertThrows(StoreException.class, () -> raw.restore(a.path(), tempDir.resolve("from-a"), kv -> { }),
+          "the checkpoint's directory is gone");
+    }
+    try (RecordStore store = open()) {
+      assertEquals(List.of("b"), store.listCheckpoints().stream().map(CheckpointInfo::name).toList());
+    }
+  }
+
+  @Test
+  void shouldKeepAnotherStoresCheckpointWhenDeletingAnEntryInheritedThroughARestore() {
+    try (RecordStore store = open()) {
+      store.commit(new Commit().append(RecordKind.PROMPTS, prompt(0)).offset("src", 1));
+      store.checkpoint("a");
+      store.checkpoint("b");
+      try (RecordStore copy = store.restore("b", tempDir.resolve("copy"))) {
+        assertEquals(List.of("a"), copy.listCheckpoints().stream().map(CheckpointInfo::name).toList());
+
+        copy.deleteCheckpoint("a");
+
+        assertEquals(List.of(), copy.listCheckpoints());
+      }
+      try (RecordStore fromA = store.restore("a", tempDir.resolve("from-a"))) {
+        assertEquals(1, fromA.nextSequence(RecordKind.PROMPTS), "the original's checkpoint a is intact");
+      }
+    }
+  }
+
+  @Test
   void shouldExportEveryRecordOfAKindAsJsonLinesInInsertionOrder() throws IOException {
     Path target = tempDir.resolve("export").resolve("comparisons.jsonl");
     List<Comparison> comparisons = new ArrayList<>();

@@ -71,6 +71,11 @@ class RecordStoreFailureTest {
     }
 
     @Override
+    public void deleteCheckpoint(Path checkpointDir) {
+      delegate.deleteCheckpoint(checkpointDir);
+    }
+
+    @Override
     public KvStore restore(Path checkpointDir, Path targetDir, Consumer<KvStore> validator) {
       return delegate.restore(checkpointDir, targetDir, validator);
     }

@@ -3,16 +3,20 @@ package dev.cai.cluster.learner;
 import dev.cai.protocol.v1.CheckpointChunk;
 import dev.cai.protocol.v1.CheckpointFile;
 import dev.cai.protocol.v1.CheckpointOffer;
+import dev.cai.runtime.io.CheckpointStore;
+import dev.cai.runtime.io.Sha256;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The receiving side of one checkpoint transfer: chunks arrive in order into a hidden temporary directory, each file
@@ -20,7 +24,7 @@ import java.util.List;
  * place atomically, so the checkpoint root only ever holds complete, verified checkpoints. Not thread-safe (one
  * actor owns it); file work is blocking.
  */
-public final class CheckpointAssembly implements AutoCloseable {
+public final class CheckpointAssembly {
   /** A transfer that cannot be completed; the message names the checkpoint, the file and the problem. */
   public static final class Rejected extends RuntimeException {
     Rejected(String message) {
@@ -56,9 +60,9 @@ public final class CheckpointAssembly implements AutoCloseable {
     } catch (IllegalArgumentException e) {
       throw new Rejected("checkpoint " + id + ": bad offer: " + e.getMessage());
     }
-    if (offer.getChunkSize() < 1 || offer.getChunkSize() > LearnerHaSettings.MAX_CHUNK_SIZE) {
+    if (offer.getChunkSize() < 1 || offer.getChunkSize() > Integer.MAX_VALUE) {
       throw new Rejected("checkpoint " + id + ": bad offer: chunk size " + offer.getChunkSize() + " is not in 1 .. "
-          + LearnerHaSettings.MAX_CHUNK_SIZE);
+          + Integer.MAX_VALUE); // a chunk larger than a frame never arrives: Artery drops it, the transfer times out
     }
     List<CheckpointManifest.Piece> pieces = manifest.pieces((int) offer.getChunkSize());
     if (pieces.size() != offer.getChunkCount()) {
@@ -114,30 +118,31 @@ public final class CheckpointAssembly implements AutoCloseable {
           + " bytes at offset " + p.offset() + ", got " + c.getData().size() + " bytes of " + c.getPath() + " at offset "
           + c.getOffset());
     }
+    boolean fileComplete = p.offset() + p.length() == f.getSize();
     try {
       if (openFile != p.file()) {
         closeFile();
         Path file = temp.resolve(ShippedCheckpoints.STORE_DIR).resolve(f.getPath());
         Files.createDirectories(file.getParent());
         channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        sha = CheckpointManifest.newSha256();
+        sha = Sha256.digest();
         openFile = p.file();
       }
-      for (java.nio.ByteBuffer b : c.getData().asReadOnlyByteBufferList()) {
+      for (ByteBuffer b : c.getData().asReadOnlyByteBufferList()) {
         sha.update(b.duplicate());
         while (b.hasRemaining()) {
           channel.write(b);
         }
       }
-      if (p.offset() + p.length() == f.getSize()) {
-        closeFile(); // the file is complete: synced before its checksum counts
+      if (fileComplete) {
+        closeFile(); // synced before its checksum counts
       }
     } catch (IOException e) {
       throw new Rejected("checkpoint " + id + ": file " + f.getPath() + ": cannot write: " + e.getMessage());
     }
     next++;
-    if (p.offset() + p.length() == f.getSize()) {
-      String actual = HexFormat.of().formatHex(sha.digest());
+    if (fileComplete) {
+      String actual = Sha256.hex(sha);
       if (!actual.equals(f.getSha256())) {
         throw new Rejected("checkpoint " + id + ": file " + f.getPath() + ": SHA-256 mismatch (expected "
             + f.getSha256() + ", got " + actual + ")");
@@ -146,37 +151,35 @@ public final class CheckpointAssembly implements AutoCloseable {
   }
 
   /**
-   * Creates the empty files, checks every file's size on disk, writes the offer beside the files, syncs and renames
-   * the temporary directory to its final name.
+   * Creates the empty files (no chunk carries them; the offer's manifest checked that their SHA-256 is that of no
+   * bytes), writes the offer beside the files, syncs the new directory entries and renames the temporary directory to
+   * its final name. Every other file was checked, written and synced by {@link #accept} as its last chunk landed.
    *
-   * @throws Rejected when chunks are missing or a file on disk is not what the offer says
+   * @throws Rejected when chunks are missing or the directory cannot be installed
    */
   public ShippedCheckpoints.Installed install() {
     String id = offer.getCheckpointId();
     if (!allReceived()) {
       throw new Rejected("checkpoint " + id + ": incomplete: " + next + " of " + pieces.size() + " chunks received");
     }
+    Path store = temp.resolve(ShippedCheckpoints.STORE_DIR);
     try {
-      closeFile();
+      Files.createDirectories(store);
+      Set<Path> dirs = new TreeSet<>(List.of(temp, store));
       for (CheckpointFile f : offer.getFilesList()) {
-        Path file = temp.resolve(ShippedCheckpoints.STORE_DIR).resolve(f.getPath());
+        Path file = store.resolve(f.getPath());
+        dirs.add(file.getParent());
         if (f.getSize() == 0) {
           Files.createDirectories(file.getParent());
-          if (!CheckpointManifest.sha256(Files.createFile(file)).equals(f.getSha256())) {
-            throw new Rejected("checkpoint " + id + ": file " + f.getPath() + ": SHA-256 mismatch for an empty file");
-          }
-        }
-        if (Files.size(file) != f.getSize()) {
-          throw new Rejected("checkpoint " + id + ": file " + f.getPath() + ": has " + Files.size(file) + " bytes, expected "
-              + f.getSize());
-        }
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-          ch.force(true);
+          Files.createFile(file);
         }
       }
-      Files.write(temp.resolve(ShippedCheckpoints.OFFER_FILE), offer.toBuilder().clearReplyTo().build().toByteArray());
+      Path offerFile = temp.resolve(ShippedCheckpoints.OFFER_FILE);
+      Files.write(offerFile, offer.toBuilder().clearReplyTo().build().toByteArray());
+      CheckpointStore.forceFile(offerFile);
+      dirs.forEach(CheckpointStore::forceDirectory);
       Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
-      ShippedCheckpoints.syncDirectory(target.getParent());
+      CheckpointStore.forceDirectory(target.getParent());
     } catch (IOException e) {
       throw new Rejected("checkpoint " + id + ": cannot install into " + target + ": " + e.getMessage());
     }
@@ -191,11 +194,6 @@ public final class CheckpointAssembly implements AutoCloseable {
       // the directory goes away anyway
     }
     ShippedCheckpoints.deleteRecursively(temp);
-  }
-
-  @Override
-  public void close() {
-    discard();
   }
 
   private void closeFile() throws IOException {

@@ -1,6 +1,6 @@
 package dev.cai.cluster.learner;
 
-import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.cai.protocol.v1.CheckpointChunk;
 import dev.cai.protocol.v1.CheckpointFile;
 import dev.cai.protocol.v1.CheckpointOffer;
@@ -26,14 +26,10 @@ public final class CheckpointChunker {
 
   /** Lists {@code dir} (blocking: it hashes every file). */
   public CheckpointChunker(String id, long version, Path dir, int chunkSize) {
-    this(id, version, dir, CheckpointManifest.of(dir), chunkSize);
-  }
-
-  CheckpointChunker(String id, long version, Path dir, CheckpointManifest manifest, int chunkSize) {
     this.id = id;
     this.version = version;
     this.dir = dir;
-    this.manifest = manifest;
+    this.manifest = CheckpointManifest.of(dir);
     this.chunkSize = chunkSize;
     this.pieces = manifest.pieces(chunkSize);
   }
@@ -85,7 +81,7 @@ public final class CheckpointChunker {
       throw new UncheckedIOException("checkpoint " + id + ": cannot read " + file + ": " + e.getMessage(), e);
     }
     buf.flip();
-    return CheckpointChunk.newBuilder().setCheckpointId(id).setVersion(version).setSeq(seq).setPath(f.getPath())
-        .setOffset(p.offset()).setData(ByteString.copyFrom(buf)).build();
+    return CheckpointChunk.newBuilder().setCheckpointId(id).setSeq(seq).setPath(f.getPath())
+        .setOffset(p.offset()).setData(UnsafeByteOperations.unsafeWrap(buf)).build(); // buf is ours alone: no copy
   }
 }

@@ -1,16 +1,13 @@
 package dev.cai.cluster.learner;
 
 import dev.cai.protocol.v1.CheckpointFile;
+import dev.cai.runtime.io.Sha256;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -38,6 +35,10 @@ public record CheckpointManifest(List<CheckpointFile> files) {
       if (!f.getSha256().matches("[0-9a-f]{64}")) {
         throw new IllegalArgumentException("file '" + f.getPath() + "' has no valid SHA-256 ('" + f.getSha256() + "')");
       }
+      if (f.getSize() == 0 && !f.getSha256().equals(Sha256.EMPTY)) {
+        throw new IllegalArgumentException("file '" + f.getPath() + "' is empty but its SHA-256 is " + f.getSha256()
+            + ", not that of no bytes (" + Sha256.EMPTY + ")");
+      }
     }
   }
 
@@ -47,7 +48,7 @@ public record CheckpointManifest(List<CheckpointFile> files) {
     try (Stream<Path> walk = Files.walk(dir)) {
       for (Path p : walk.filter(Files::isRegularFile).sorted().toList()) {
         String rel = dir.relativize(p).toString().replace('\\', '/');
-        files.add(CheckpointFile.newBuilder().setPath(rel).setSize(Files.size(p)).setSha256(sha256(p)).build());
+        files.add(CheckpointFile.newBuilder().setPath(rel).setSize(Files.size(p)).setSha256(Sha256.file(p)).build());
       }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot list checkpoint " + dir + ": " + e.getMessage(), e);
@@ -76,39 +77,19 @@ public record CheckpointManifest(List<CheckpointFile> files) {
   }
 
   /**
-   * Refuses a path that could leave the checkpoint directory or is not a plain name: absolute, empty segments,
-   * {@code .}/{@code ..}, or characters beyond {@code [A-Za-z0-9._-]} (RocksDB's own file names fit).
+   * Refuses a path that could leave the checkpoint directory or is not a plain name: absolute, empty segments, a
+   * segment not starting with a letter or digit ({@code .}, {@code ..}, hidden names), or characters beyond
+   * {@code [A-Za-z0-9._-]} (RocksDB's own file names fit).
    */
-  public static String checkPath(String path) {
+  private static void checkPath(String path) {
     if (path == null || path.isEmpty() || path.startsWith("/")) {
       throw new IllegalArgumentException("bad file path '" + path + "' (expected a relative path)");
     }
     for (String segment : path.split("/", -1)) {
-      if (!SEGMENT.matcher(segment).matches() || segment.equals(".") || segment.equals("..")) {
+      if (!SEGMENT.matcher(segment).matches()) {
         throw new IllegalArgumentException("bad file path '" + path + "' (segment '" + segment
             + "' is not a plain file name)");
       }
-    }
-    return path;
-  }
-
-  /** SHA-256 of a file, lower-case hex. */
-  static String sha256(Path file) throws IOException {
-    MessageDigest sha = newSha256();
-    byte[] buf = new byte[64 * 1024];
-    try (InputStream in = Files.newInputStream(file)) {
-      for (int n = in.read(buf); n >= 0; n = in.read(buf)) {
-        sha.update(buf, 0, n);
-      }
-    }
-    return HexFormat.of().formatHex(sha.digest());
-  }
-
-  static MessageDigest newSha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("the JVM has no SHA-256", e);
     }
   }
 }

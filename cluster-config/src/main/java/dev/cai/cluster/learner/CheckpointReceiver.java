@@ -5,6 +5,7 @@ import dev.cai.protocol.v1.CheckpointAck;
 import dev.cai.protocol.v1.CheckpointChunk;
 import dev.cai.protocol.v1.CheckpointOffer;
 import java.util.List;
+import java.util.Locale;
 import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
@@ -122,7 +123,7 @@ public final class CheckpointReceiver extends AbstractBehavior<Message> {
       ShippedCheckpoints.Installed installed = a.install();
       List<String> pruned = shipped.prune(keep, events);
       long bytes = o.getFilesList().stream().mapToLong(f -> f.getSize()).sum();
-      events.accept(String.format(java.util.Locale.ROOT,
+      events.accept(String.format(Locale.ROOT,
           "installed checkpoint %s version %d (%d files, %d bytes, %d chunks) from %s in %d ms%s", installed.id(),
           o.getVersion(), o.getFilesCount(), bytes, o.getChunkCount(), o.getSender(), (System.nanoTime() - startNanos) / 1_000_000,
           pruned.isEmpty() ? "" : "; removed older " + pruned));

@@ -1,12 +1,15 @@
 package dev.cai.cluster.learner;
 
 import com.google.protobuf.Message;
+import dev.cai.cluster.AckWindow;
 import dev.cai.cluster.ClusterRole;
 import dev.cai.protocol.v1.CheckpointAck;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -28,8 +31,9 @@ import org.apache.pekko.cluster.typed.Cluster;
  * The active learner's side of failover: ships each checkpoint it is given to every other learner node's
  * {@link CheckpointReceiver} (found through the Receptionist): an offer, then chunks with at most {@code window}
  * unacknowledged per standby, so Artery is never flooded. A standby busy with an older checkpoint gets the newest one
- * when it finishes; one silent for {@code ackTimeout} is given up (until the next checkpoint). Checkpoint directories
- * no transfer needs any more are deleted, except the newest. Reads files, so it runs on the blocking dispatcher.
+ * when it finishes; one silent for {@code ackTimeout} is given up (until the next checkpoint). A checkpoint no transfer
+ * needs any more, except the newest, is {@link Released} to the store that took it (the shipper never deletes one: the
+ * store lists its checkpoints in an index). Reads files, so it runs on the blocking dispatcher.
  */
 public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.Command> {
   public sealed interface Command {}
@@ -46,49 +50,52 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
   /** The answer to {@link AwaitDelivered}. */
   public record Delivered(long version) {}
 
+  /**
+   * Told, before any {@link Delivered} that follows, of each checkpoint the shipper no longer reads: a newer one was
+   * given and no transfer needs it; its owner may delete it.
+   */
+  public record Released(String id) {}
+
   private record ReceiversChanged(Set<ActorRef<Message>> receivers) implements Command {}
 
   private record Acked(CheckpointAck ack) implements Command {}
 
   private enum CheckTimeouts implements Command { INSTANCE }
 
-  /** One transfer to one standby. */
-  private static final class Transfer {
-    final ActorRef<Message> to;
-    final CheckpointChunker checkpoint;
-    final long startNanos = System.nanoTime();
-    long lastAckNanos = System.nanoTime();
-    long sent;
-    long acked = -1; // no ack yet: the offer is not accepted
-
-    Transfer(ActorRef<Message> to, CheckpointChunker checkpoint) {
-      this.to = to;
-      this.checkpoint = checkpoint;
+  /** One transfer to one standby; chunks go out once the standby accepts the offer (acknowledges chunk 0). */
+  private record Transfer(ActorRef<Message> to, CheckpointChunker checkpoint, AckWindow window, long startNanos) {
+    Transfer(ActorRef<Message> to, CheckpointChunker checkpoint, int window) {
+      this(to, checkpoint, new AckWindow(checkpoint.chunkCount(), window), System.nanoTime());
     }
   }
 
   private final LearnerHaSettings settings;
   private final Consumer<String> events;
+  private final ActorRef<Released> released;
   private final Address self;
   private final String replyTo;
   private final Map<String, ActorRef<Message>> receivers = new HashMap<>();
   private final Map<String, Transfer> transfers = new HashMap<>();
   private final Set<CheckpointChunker> local = new HashSet<>();
   private final Map<String, Long> delivered = new HashMap<>();
-  private final java.util.List<AwaitDelivered> waiting = new java.util.ArrayList<>();
+  private final List<AwaitDelivered> waiting = new ArrayList<>();
   private CheckpointChunker latest;
   private final long startedNanos = System.nanoTime();
 
-  private CheckpointShipper(ActorContext<Command> ctx, LearnerHaSettings settings, Consumer<String> events) {
+  private CheckpointShipper(ActorContext<Command> ctx, LearnerHaSettings settings, Consumer<String> events,
+      ActorRef<Released> released) {
     super(ctx);
     this.settings = settings;
     this.events = events;
+    this.released = released;
     this.self = Cluster.get(ctx.getSystem()).selfMember().address();
     ActorRef<CheckpointAck> acks = ctx.messageAdapter(CheckpointAck.class, Acked::new);
     this.replyTo = ActorRefResolver.get(ctx.getSystem()).toSerializationFormat(acks);
   }
 
-  public static Behavior<Command> create(LearnerHaSettings settings, Consumer<String> events) {
+  /** A shipper telling {@code released} of each checkpoint it no longer reads. */
+  public static Behavior<Command> create(LearnerHaSettings settings, Consumer<String> events,
+      ActorRef<Released> released) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       ActorRef<Receptionist.Listing> listings = ctx.messageAdapter(Receptionist.Listing.class,
           l -> new ReceiversChanged(l.getServiceInstances(CheckpointReceiver.KEY)));
@@ -96,7 +103,7 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
       Duration tick = settings.ackTimeout().dividedBy(4).compareTo(Duration.ofSeconds(1)) < 0
           ? settings.ackTimeout().dividedBy(4) : Duration.ofSeconds(1);
       timers.startTimerWithFixedDelay(CheckTimeouts.INSTANCE, tick);
-      return new CheckpointShipper(ctx, settings, events);
+      return new CheckpointShipper(ctx, settings, events, released);
     }));
   }
 
@@ -163,7 +170,7 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
         receivers.remove(gone);
         Transfer t = transfers.remove(gone);
         if (t != null) {
-          events.accept("stopped shipping checkpoint " + t.checkpoint.id() + " to " + gone + ": it left the cluster");
+          events.accept("stopped shipping checkpoint " + t.checkpoint().id() + " to " + gone + ": it left the cluster");
         }
       }
     }
@@ -178,28 +185,27 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
 
   private Behavior<Command> onAck(CheckpointAck ack) {
     Transfer t = transfers.get(ack.getReceiver());
-    if (t == null || !t.checkpoint.id().equals(ack.getCheckpointId())) {
+    if (t == null || !t.checkpoint().id().equals(ack.getCheckpointId())) {
       return this; // a late answer about a transfer given up
     }
-    t.lastAckNanos = System.nanoTime();
     if (!ack.getError().isEmpty()) {
       getContext().getLog().warn("standby {} discarded {}", ack.getReceiver(), ack.getError());
       events.accept("standby " + ack.getReceiver() + " discarded " + ack.getError());
       finish(ack.getReceiver());
     } else if (ack.getComplete()) {
-      double ms = (System.nanoTime() - t.startNanos) / 1e6;
+      double ms = (System.nanoTime() - t.startNanos()) / 1e6;
       events.accept(String.format(Locale.ROOT, "shipped checkpoint %s version %d (%d files, %d bytes, %d chunks) to %s "
-              + "in %.0f ms", t.checkpoint.id(), t.checkpoint.version(), t.checkpoint.files(), t.checkpoint.bytes(),
-          t.checkpoint.chunkCount(), ack.getReceiver(), ms));
-      delivered.merge(ack.getReceiver(), t.checkpoint.version(), Math::max);
+              + "in %.0f ms", t.checkpoint().id(), t.checkpoint().version(), t.checkpoint().files(), t.checkpoint().bytes(),
+          t.checkpoint().chunkCount(), ack.getReceiver(), ms));
+      delivered.merge(ack.getReceiver(), t.checkpoint().version(), Math::max);
       finish(ack.getReceiver());
     } else {
-      t.acked = Math.max(t.acked, ack.getNextSeq());
+      t.window().ack(ack.getNextSeq());
       try {
-        sendWindow(t);
+        t.window().fill(seq -> t.to().tell(t.checkpoint().chunk(seq)));
       } catch (RuntimeException e) {
-        getContext().getLog().warn("stopped shipping checkpoint {}: {}", t.checkpoint.id(), e.getMessage());
-        events.accept("stopped shipping checkpoint " + t.checkpoint.id() + " to " + ack.getReceiver() + ": "
+        getContext().getLog().warn("stopped shipping checkpoint {}: {}", t.checkpoint().id(), e.getMessage());
+        events.accept("stopped shipping checkpoint " + t.checkpoint().id() + " to " + ack.getReceiver() + ": "
             + e.getMessage());
         transfers.remove(ack.getReceiver());
         settle();
@@ -209,12 +215,12 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
   }
 
   private Behavior<Command> onCheckTimeouts() {
-    long now = System.nanoTime();
     for (Map.Entry<String, Transfer> e : Map.copyOf(transfers).entrySet()) {
-      if (now - e.getValue().lastAckNanos > settings.ackTimeout().toNanos()) {
-        events.accept("gave up shipping checkpoint " + e.getValue().checkpoint.id() + " to " + e.getKey() + ": no answer for "
-            + settings.ackTimeout().toSeconds() + " s (" + Math.max(0, e.getValue().acked) + " of "
-            + e.getValue().checkpoint.chunkCount() + " chunks acknowledged)");
+      Transfer t = e.getValue();
+      if (t.window().silentLongerThan(settings.ackTimeout())) {
+        events.accept("gave up shipping checkpoint " + t.checkpoint().id() + " to " + e.getKey() + ": no answer for "
+            + settings.ackTimeout().toSeconds() + " s (" + t.window().acked() + " of " + t.checkpoint().chunkCount()
+            + " chunks acknowledged)");
         transfers.remove(e.getKey());
       }
     }
@@ -223,24 +229,15 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
   }
 
   private void start(String address, ActorRef<Message> to) {
-    Transfer t = new Transfer(to, latest);
-    transfers.put(address, t);
+    transfers.put(address, new Transfer(to, latest, settings.window()));
     to.tell(latest.offer(replyTo, self.toString()));
-  }
-
-  /** Sends chunks while fewer than {@code window} are unacknowledged. */
-  private void sendWindow(Transfer t) {
-    while (t.sent < t.checkpoint.chunkCount() && t.sent < t.acked + settings.window()) {
-      t.to.tell(t.checkpoint.chunk(t.sent));
-      t.sent++;
-    }
   }
 
   /** Ends the transfer to {@code address}; the standby then gets the newest checkpoint if it lacks it. */
   private void finish(String address) {
     Transfer done = transfers.remove(address);
     ActorRef<Message> to = receivers.get(address);
-    if (to != null && latest != null && done != null && done.checkpoint != latest) {
+    if (to != null && latest != null && done != null && done.checkpoint() != latest) {
       start(address, to);
     }
     settle();
@@ -264,18 +261,17 @@ public final class CheckpointShipper extends AbstractBehavior<CheckpointShipper.
     return false;
   }
 
-  /** After any change: answers the waiters, deletes the local checkpoints no transfer reads (except the newest). */
+  /**
+   * After any change: releases the checkpoints no transfer reads (except the newest), then answers the waiters, so
+   * that a waiter hears of every release before its answer.
+   */
   private void settle() {
-    answerWaiting();
     for (CheckpointChunker c : Set.copyOf(local)) {
-      if (c != latest && transfers.values().stream().noneMatch(t -> t.checkpoint == c)) {
+      if (c != latest && transfers.values().stream().noneMatch(t -> t.checkpoint() == c)) {
         local.remove(c);
-        try {
-          ShippedCheckpoints.deleteRecursively(c.dir());
-        } catch (RuntimeException e) {
-          getContext().getLog().warn("could not delete the shipped checkpoint {}: {}", c.dir(), e.getMessage());
-        }
+        released.tell(new Released(c.id()));
       }
     }
+    answerWaiting();
   }
 }

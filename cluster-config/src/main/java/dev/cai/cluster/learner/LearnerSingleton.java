@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 import org.apache.pekko.Done;
@@ -31,6 +33,8 @@ import org.apache.pekko.cluster.typed.Cluster;
  * ({@link LearnerStores}: its own or the newest shipped checkpoint, whichever is newer), runs the {@link RlJob} on it
  * (which resumes exactly from the store), and every {@code ship-every} updates (at a learner commit) takes a RocksDB
  * checkpoint of the store and hands it to its {@link CheckpointShipper}; a last one is shipped when the run ends.
+ * A checkpoint the shipper releases is deleted through the store ({@link RecordStore#deleteCheckpoint}), which lists
+ * its checkpoints in an index; the store closes once the standbys hold the final state.
  * The loss on failover is bounded: the learner does not run more than K + max-staleness updates ahead of the newest
  * checkpoint the standbys hold (it waits for their acknowledgement when it would).
  */
@@ -50,6 +54,11 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
 
   private record Delivered(long version) implements Command {}
 
+  private record Released(String id) implements Command {}
+
+  /** Checkpoint {@code id} was deleted, or not: {@code failure} is null when it was. */
+  private record CheckpointDeleted(String id, Throwable failure) implements Command {}
+
   private record Failed(String what, Throwable cause) implements Command {}
 
   private final LearnerJob job;
@@ -68,6 +77,19 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
   private long newestCheckpoint;
   /** Version of the learner's last commit. */
   private long committed;
+  /** Version of the state the finished run committed last (once {@code finished}). */
+  private long finalVersion;
+  /** The checkpoint deletions under way, one after the other; the store closes after them. */
+  private CompletableFuture<Void> deletions = CompletableFuture.completedFuture(null);
+  /** Opening the store (started with the actor). */
+  private CompletableFuture<LearnerStores.Opened> opening;
+  /** The RL job, once started; it runs on the actor system, not under this actor. */
+  private CompletionStage<RlJob.Summary> run;
+  /**
+   * Fails when this actor stops before the run finished (a hand-over): the run's gate then fails at once instead of
+   * waiting ask-timeout for an answer nobody will give, so the run ends after the update in progress.
+   */
+  private final CompletableFuture<Done> stopped = new CompletableFuture<>();
   private final List<Gate> gates = new ArrayList<>();
   private final ActorRef<CheckpointShipper.Delivered> deliveredAdapter;
 
@@ -79,7 +101,8 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
     this.shipped = shipped;
     this.events = events;
     this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
-    this.shipper = ctx.spawn(CheckpointShipper.create(settings, events), "shipper", DispatcherSelector.blocking());
+    this.shipper = ctx.spawn(CheckpointShipper.create(settings, events, ctx.messageAdapter(
+        CheckpointShipper.Released.class, r -> new Released(r.id()))), "shipper", DispatcherSelector.blocking());
     this.deliveredAdapter = ctx.messageAdapter(CheckpointShipper.Delivered.class, d -> new Delivered(d.version()));
   }
 
@@ -88,8 +111,9 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
     return Behaviors.setup(ctx -> {
       LearnerSingleton s = new LearnerSingleton(ctx, job, settings, shipped, events);
       events.accept("learner singleton starting on " + Cluster.get(ctx.getSystem()).selfMember().address());
-      ctx.pipeToSelf(CompletableFuture.supplyAsync(() -> LearnerStores.open(settings.dir(), shipped,
-          StoreSettings.defaults(), events), s.blocking), (opened, e) -> e == null ? new Opened(opened)
+      s.opening = CompletableFuture.supplyAsync(() -> LearnerStores.open(settings.dir(), shipped,
+          StoreSettings.defaults(), events), s.blocking);
+      ctx.pipeToSelf(s.opening, (opened, e) -> e == null ? new Opened(opened)
           : new Failed("opening the store in " + settings.dir(), e));
       return s;
     });
@@ -104,6 +128,8 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
         .onMessage(Finished.class, this::onFinished)
         .onMessage(Gate.class, this::onGate)
         .onMessage(Delivered.class, this::onDelivered)
+        .onMessage(Released.class, this::onReleased)
+        .onMessage(CheckpointDeleted.class, this::onCheckpointDeleted)
         .onMessage(Failed.class, this::onFailed)
         .onSignal(PostStop.class, s -> onPostStop())
         .build();
@@ -119,10 +145,10 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
     ActorRef<Command> self = getContext().getSelf();
     Scheduler scheduler = getContext().getSystem().scheduler();
     Duration wait = job.config().rl().askTimeout();
-    getContext().pipeToSelf(RlJob.run(getContext().getSystem(), store, job.config(), Optional.empty(),
-            p -> self.tell(new Progressed(p)),
-            RlJob.Hooks.NONE.withGate(l -> AskPattern.<Command, Done>ask(self, r -> new Gate(l.version(), r), wait, scheduler))),
-        (summary, e) -> e == null ? new Finished(summary) : new Failed("the RL job", e));
+    run = RlJob.run(getContext().getSystem(), store, job.config(), Optional.empty(), p -> self.tell(new Progressed(p)),
+        RlJob.Hooks.NONE.withGate(l -> AskPattern.<Command, Done>ask(self, r -> new Gate(l.version(), r), wait, scheduler)
+            .applyToEither(stopped, done -> done)));
+    getContext().pipeToSelf(run, (summary, e) -> e == null ? new Finished(summary) : new Failed("the RL job", e));
     return this;
   }
 
@@ -144,6 +170,7 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
   private Behavior<Command> onDelivered(Delivered d) {
     delivered = Math.max(delivered, d.version());
     releaseGates();
+    finishUp();
     return this;
   }
 
@@ -202,47 +229,105 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
     shipper.tell(new CheckpointShipper.Ship(c.id(), c.version(), c.info().path()));
     shipper.tell(new CheckpointShipper.AwaitDelivered(c.version(), deliveredAdapter));
     releaseGates();
-    if (finished) {
-      closeStore();
-    }
+    finishUp();
     return this;
   }
 
   private Behavior<Command> onFinished(Finished f) {
     finished = true;
     version = f.summary().version();
-    events.accept("done " + StateDigest.of(store) + " (started at " + f.summary().startVersion() + ", "
+    StateDigest digest = StateDigest.of(store);
+    finalVersion = digest.version();
+    events.accept("done " + digest + " (started at " + f.summary().startVersion() + ", "
         + f.summary().replayedBatches() + " batches replayed)");
-    if (StateDigest.of(store).version() > newestCheckpoint && !checkpointing) {
-      checkpoint(); // the standbys get the final state too; the store closes once it is taken
-    } else if (!checkpointing) {
+    finishUp();
+    return this;
+  }
+
+  /**
+   * Once the run has finished: checkpoints the final state if no checkpoint holds it yet (the standbys get it too),
+   * then closes the store when the standbys hold that checkpoint or cannot get it (the shipper has released the older
+   * checkpoints by then).
+   */
+  private void finishUp() {
+    if (!finished || checkpointing || store == null) {
+      return;
+    }
+    if (finalVersion > newestCheckpoint) {
+      checkpoint();
+    } else if (delivered >= newestCheckpoint) {
       closeStore();
+    }
+  }
+
+  /** The shipper no longer reads checkpoint {@code id}: its index entry and directory go (blocking, off the actor). */
+  private Behavior<Command> onReleased(Released r) {
+    if (store == null) {
+      return this; // closed: the checkpoint stays, listed in the store's index
+    }
+    RecordStore s = store;
+    CompletableFuture<Void> deleted = deletions.thenRunAsync(() -> s.deleteCheckpoint(r.id()), blocking);
+    deletions = deleted.exceptionally(e -> null);
+    getContext().pipeToSelf(deleted, (x, e) -> new CheckpointDeleted(r.id(), e));
+    return this;
+  }
+
+  private Behavior<Command> onCheckpointDeleted(CheckpointDeleted d) {
+    if (d.failure() != null) {
+      Throwable cause = unwrap(d.failure());
+      getContext().getLog().warn("could not delete checkpoint {}: {}", d.id(), cause.toString());
+      events.accept("could not delete checkpoint " + d.id() + ": " + cause);
     }
     return this;
   }
 
   private Behavior<Command> onFailed(Failed f) {
     checkpointing = false;
-    Throwable cause = f.cause() instanceof java.util.concurrent.CompletionException && f.cause().getCause() != null
-        ? f.cause().getCause() : f.cause();
+    Throwable cause = unwrap(f.cause());
     getContext().getLog().error("learner: {} failed", f.what(), cause);
     events.accept("failed: " + f.what() + ": " + cause);
     return this;
   }
 
+  /**
+   * A finished run's store closes here unless a checkpoint is being taken. An unfinished run (a hand-over) is stopped
+   * at its next gate and its store closed after it: it is not this actor's child, and would otherwise go on learning
+   * beside the singleton's new incarnation and keep the store open.
+   */
   private Behavior<Command> onPostStop() {
-    events.accept("learner singleton stopped on " + Cluster.get(getContext().getSystem()).selfMember().address()
-        + " at version " + version + (finished ? "" : " (the run goes on where the singleton starts next)"));
-    if (finished && !checkpointing) {
-      closeStore();
+    String address = Cluster.get(getContext().getSystem()).selfMember().address().toString();
+    events.accept("learner singleton stopped on " + address + " at version " + version
+        + (finished ? "" : " (the run goes on where the singleton starts next)"));
+    if (finished) {
+      if (!checkpointing) {
+        closeStore();
+      }
+      return this;
+    }
+    stopped.completeExceptionally(new IllegalStateException("the learner singleton on " + address + " stopped"));
+    RecordStore s = store;
+    store = null;
+    CompletableFuture<Void> pending = deletions;
+    if (s == null) {
+      opening.thenAccept(o -> o.store().close()); // opened too late for this actor
+    } else if (run == null) {
+      pending.thenRun(s::close);
+    } else {
+      run.whenComplete((summary, e) -> pending.thenRun(s::close));
     }
     return this;
   }
 
+  /** Closes the store once the checkpoint deletions under way, which use it, are done. */
   private void closeStore() {
     if (store != null) {
-      store.close();
+      RecordStore s = store;
       store = null;
+      deletions.thenRun(s::close);
     }
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
   }
 }

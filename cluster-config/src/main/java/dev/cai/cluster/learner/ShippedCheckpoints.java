@@ -1,20 +1,19 @@
 package dev.cai.cluster.learner;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.cai.persistence.RecordStore;
 import dev.cai.protocol.v1.CheckpointOffer;
+import dev.cai.runtime.io.CheckpointStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -28,7 +27,6 @@ public final class ShippedCheckpoints {
   /** The RocksDB checkpoint inside an installed checkpoint's directory. */
   public static final String STORE_DIR = "store";
   private static final String INCOMING = ".incoming-";
-  private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
 
   /** An installed, complete checkpoint. */
   public record Installed(String id, long version, Path dir, long createdAtMs) {
@@ -48,11 +46,12 @@ public final class ShippedCheckpoints {
     return root;
   }
 
-  /** Starts receiving {@code offer}; its id must be a plain directory name. */
+  /** Starts receiving {@code offer}; its id must be a checkpoint name ({@link RecordStore#CHECKPOINT_NAME}). */
   public CheckpointAssembly begin(CheckpointOffer offer) {
     String id = offer.getCheckpointId();
-    if (!ID.matcher(id).matches()) {
-      throw new CheckpointAssembly.Rejected("checkpoint '" + id + "': bad offer: the id must match " + ID);
+    if (!RecordStore.CHECKPOINT_NAME.matcher(id).matches()) {
+      throw new CheckpointAssembly.Rejected("checkpoint '" + id + "': bad offer: the id must match "
+          + RecordStore.CHECKPOINT_NAME);
     }
     return CheckpointAssembly.begin(offer, root.resolve(INCOMING + id), root.resolve(id));
   }
@@ -127,24 +126,10 @@ public final class ShippedCheckpoints {
 
   /** Deletes {@code p} and everything under it; a missing path is fine. */
   static void deleteRecursively(Path p) {
-    if (!Files.exists(p)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(p)) {
-      for (Path q : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(q);
-      }
+    try {
+      CheckpointStore.deleteTree(p);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot delete " + p + ": " + e.getMessage(), e);
-    }
-  }
-
-  /** Makes a rename inside {@code dir} durable (Linux: fsync of the directory). */
-  static void syncDirectory(Path dir) {
-    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-      ch.force(true);
-    } catch (IOException e) {
-      // some platforms cannot open a directory; the rename itself is atomic
     }
   }
 }

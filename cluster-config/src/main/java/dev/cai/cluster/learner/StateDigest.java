@@ -2,9 +2,9 @@ package dev.cai.cluster.learner;
 
 import dev.cai.persistence.RecordStore;
 import dev.cai.protocol.v1.LearnerStateHeader;
+import dev.cai.runtime.io.Sha256;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -27,12 +27,12 @@ public record StateDigest(long version, String policySha256, String stateSha256)
   }
 
   private static String sha256(List<String> names) {
-    MessageDigest sha = CheckpointManifest.newSha256();
+    MessageDigest sha = Sha256.digest();
     for (String n : names) {
       sha.update(n.getBytes(StandardCharsets.UTF_8));
       sha.update((byte) '\n');
     }
-    return HexFormat.of().formatHex(sha.digest());
+    return Sha256.hex(sha);
   }
 
   @Override

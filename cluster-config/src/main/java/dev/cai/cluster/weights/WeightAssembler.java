@@ -4,6 +4,7 @@ import dev.cai.protocol.v1.DType;
 import dev.cai.protocol.v1.PolicyVersionManifest;
 import dev.cai.protocol.v1.PolicyWeightsChunk;
 import dev.cai.protocol.v1.TensorManifest;
+import dev.cai.runtime.io.Sha256;
 import dev.cai.runtime.model.LlamaConfig;
 import dev.cai.runtime.weights.HostTensor;
 import dev.cai.runtime.weights.ModelWeights;
@@ -12,7 +13,6 @@ import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -41,7 +41,7 @@ public final class WeightAssembler {
     final long[] shape;
     final float[] data;
     final BitSet arrived = new BitSet();
-    MessageDigest inOrder = WeightManifests.sha256(); // digests chunks that arrive in index order; else null
+    MessageDigest inOrder = Sha256.digest(); // digests chunks that arrive in index order; else null
     int nextInOrder;
 
     Tensor(TensorManifest manifest, long[] shape, int numel) {
@@ -141,7 +141,7 @@ public final class WeightAssembler {
     t.arrived.set(index);
     received++;
     if (t.arrived.cardinality() == count) {
-      String sha = t.inOrder != null ? HexFormat.of().formatHex(t.inOrder.digest())
+      String sha = t.inOrder != null ? Sha256.hex(t.inOrder)
           : WeightManifests.sha256(t.data, chunkFloats);
       if (!sha.equals(t.manifest.getSha256())) {
         throw reject(name + "sha256 mismatch: the manifest says " + t.manifest.getSha256() + " but the "

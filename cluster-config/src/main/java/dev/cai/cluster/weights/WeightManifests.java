@@ -1,14 +1,13 @@
 package dev.cai.cluster.weights;
 
 import dev.cai.protocol.v1.ModelConfig;
+import dev.cai.runtime.io.Sha256;
 import dev.cai.runtime.model.LlamaConfig;
 import dev.cai.runtime.weights.HostTensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 
 /** The shared vocabulary of shipped weights: config ⇄ Protobuf, config fingerprints, tensor bytes and their SHA-256. */
 public final class WeightManifests {
@@ -38,7 +37,7 @@ public final class WeightManifests {
 
   /** Lower-case hex SHA-256 of the config's canonical text (the record's own {@code toString}). */
   public static String fingerprint(LlamaConfig c) {
-    return HexFormat.of().formatHex(sha256().digest(c.toString().getBytes(StandardCharsets.UTF_8)));
+    return Sha256.of(c.toString().getBytes(StandardCharsets.UTF_8));
   }
 
   /** Bytes of {@code t} on the wire. */
@@ -55,19 +54,10 @@ public final class WeightManifests {
 
   /** Lower-case hex SHA-256 of the tensor's little-endian bytes, digested {@code blockFloats} floats at a time. */
   public static String sha256(float[] data, int blockFloats) {
-    MessageDigest d = sha256();
+    MessageDigest d = Sha256.digest();
     for (int off = 0; off < data.length; off += blockFloats) {
       d.update(bytes(data, off, Math.min(blockFloats, data.length - off)));
     }
-    return HexFormat.of().formatHex(d.digest());
-  }
-
-  /** A fresh SHA-256 digest. */
-  static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("this JVM has no SHA-256", e);
-    }
+    return Sha256.hex(d);
   }
 }

@@ -2,6 +2,7 @@ package dev.cai.cluster.weights;
 
 import com.google.protobuf.Message;
 import dev.cai.actors.PublishedPolicy;
+import dev.cai.cluster.AckWindow;
 import dev.cai.protocol.v1.FetchPolicyVersion;
 import dev.cai.protocol.v1.PolicyVersionAnnounced;
 import dev.cai.protocol.v1.PolicyWeightsChunk;
@@ -85,22 +86,7 @@ public final class WeightPublisher extends AbstractBehavior<WeightPublisher.Comm
   private enum Sweep implements Command { INSTANCE }
 
   /** A version being streamed to one replica. */
-  private static final class Fetch {
-    final ActorRef<Message> replica;
-    final long id;
-    final ChunkedVersion version;
-    final int window;
-    int next;
-    int acked;
-    long lastAckNanos = System.nanoTime();
-
-    Fetch(ActorRef<Message> replica, long id, ChunkedVersion version, int window) {
-      this.replica = replica;
-      this.id = id;
-      this.version = version;
-      this.window = window;
-    }
-  }
+  private record Fetch(ActorRef<Message> replica, long id, ChunkedVersion version, AckWindow window) {}
 
   private final WeightShippingSettings settings;
   private final UnaryOperator<PolicyWeightsChunk> outgoing;
@@ -184,7 +170,7 @@ public final class WeightPublisher extends AbstractBehavior<WeightPublisher.Comm
       return this;
     }
     latest = p.version();
-    fetches.values().removeIf(f -> f.version.version() < latest.version()); // their replicas restart on the latest
+    fetches.values().removeIf(f -> f.version().version() < latest.version()); // their replicas restart on the latest
     PolicyVersionAnnounced announcement = announcement();
     subscribers.values().forEach(r -> r.tell(announcement));
     getContext().getLog().info("weights: policy version {} published ({} bytes in {} chunks), announced to {} replicas",
@@ -253,7 +239,7 @@ public final class WeightPublisher extends AbstractBehavior<WeightPublisher.Comm
       return;
     }
     int window = Math.max(1, Math.min(settings.window(), f.getWindow()));
-    Fetch fetch = new Fetch(replica.get(), f.getFetchId(), latest, window);
+    Fetch fetch = new Fetch(replica.get(), f.getFetchId(), latest, new AckWindow(latest.chunkCount(), window));
     fetches.put(f.getReplica(), fetch);
     getContext().getLog().debug("weights: streaming policy version {} to {} (fetch {}, window {})", f.getVersion(),
         f.getReplica(), f.getFetchId(), window);
@@ -262,12 +248,11 @@ public final class WeightPublisher extends AbstractBehavior<WeightPublisher.Comm
 
   private void onAck(WeightsChunkAck a) {
     Fetch f = fetches.get(a.getReplica());
-    if (f == null || f.id != a.getFetchId()) {
+    if (f == null || f.id() != a.getFetchId()) {
       return; // an ack of a fetch that was replaced, dropped or superseded
     }
-    f.acked = Math.max(f.acked, Math.min(a.getSeq() + 1, f.next));
-    f.lastAckNanos = System.nanoTime();
-    if (f.acked == f.version.chunkCount()) {
+    f.window().ack(a.getSeq() + 1L);
+    if (f.window().complete()) {
       fetches.remove(a.getReplica());
     } else {
       pump(f);
@@ -276,24 +261,19 @@ public final class WeightPublisher extends AbstractBehavior<WeightPublisher.Comm
 
   /** Sends chunks while fewer than the window are unacknowledged. */
   private void pump(Fetch f) {
-    while (f.next < f.version.chunkCount() && f.next - f.acked < f.window) {
-      f.replica.tell(WeightsChunkDelivery.newBuilder().setFetchId(f.id).setSeq(f.next)
-          .setChunk(outgoing.apply(f.version.chunk(f.next))).build());
-      f.next++;
-    }
+    f.window().fill(seq -> f.replica().tell(WeightsChunkDelivery.newBuilder().setFetchId(f.id()).setSeq((int) seq)
+        .setChunk(outgoing.apply(f.version().chunk((int) seq))).build()));
   }
 
   private Behavior<Command> onMemberRemoved(MemberRemoved m) {
     subscribers.values().removeIf(r -> r.path().address().equals(m.address()));
-    fetches.values().removeIf(f -> f.replica.path().address().equals(m.address()));
+    fetches.values().removeIf(f -> f.replica().path().address().equals(m.address()));
     served.keySet().removeIf(name -> !subscribers.containsKey(name));
     return this;
   }
 
   private Behavior<Command> onSweep() {
-    long idle = settings.fetchTimeout().toNanos();
-    long now = System.nanoTime();
-    fetches.values().removeIf(f -> now - f.lastAckNanos > idle);
+    fetches.values().removeIf(f -> f.window().silentLongerThan(settings.fetchTimeout()));
     return this;
   }
 

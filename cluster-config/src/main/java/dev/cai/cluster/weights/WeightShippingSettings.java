@@ -3,6 +3,7 @@ package dev.cai.cluster.weights;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigParseOptions;
+import dev.cai.cluster.ArteryFrames;
 import java.time.Duration;
 
 /**
@@ -19,10 +20,6 @@ public record WeightShippingSettings(int chunkBytes, int window, Duration fetchT
     Duration applyTimeout) {
   /** Config path of these settings. */
   public static final String PATH = "cai.cluster.weights";
-  /** Room left in an Artery frame beside a chunk's data: tensor name, shape, hash, envelope, recipient path. */
-  public static final int FRAME_HEADROOM = 8 * 1024;
-  private static final String FRAME_SIZE = "pekko.remote.artery.advanced.maximum-frame-size";
-  private static final String LARGE_FRAME_SIZE = "pekko.remote.artery.advanced.maximum-large-frame-size";
   private static final String LARGE_DESTINATIONS = "pekko.remote.artery.large-message-destinations";
 
   public WeightShippingSettings {
@@ -45,11 +42,8 @@ public record WeightShippingSettings(int chunkBytes, int window, Duration fetchT
     Config c = config.withFallback(defaults()).getConfig(PATH);
     WeightShippingSettings s = new WeightShippingSettings(Math.toIntExact(c.getBytes("chunk-bytes")), c.getInt("window"),
         c.getDuration("fetch-timeout"), c.getInt("max-attempts"), c.getDuration("apply-timeout"));
-    String frame = largeMessageChannel(config) ? LARGE_FRAME_SIZE : FRAME_SIZE;
-    if (config.hasPath(frame) && s.chunkBytes() + FRAME_HEADROOM > config.getBytes(frame)) {
-      throw new IllegalArgumentException(PATH + ".chunk-bytes " + s.chunkBytes() + " does not fit an Artery frame: "
-          + frame + " is " + config.getBytes(frame) + " and a chunk needs " + FRAME_HEADROOM + " bytes beside its data");
-    }
+    ArteryFrames.checkChunkFits(config, largeMessageChannel(config) ? ArteryFrames.LARGE_FRAME_SIZE
+        : ArteryFrames.FRAME_SIZE, s.chunkBytes(), PATH + ".chunk-bytes");
     return s;
   }
 

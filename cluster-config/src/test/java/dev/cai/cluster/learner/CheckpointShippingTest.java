@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Stream;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -84,13 +85,18 @@ class CheckpointShippingTest {
   }
 
   private static CheckpointInfo checkpoint(Path dir) {
+    return checkpoints(dir, "v000004-1").get(0);
+  }
+
+  /** Checkpoints {@code names} of a store of 200 prompts in {@code dir}. */
+  private static List<CheckpointInfo> checkpoints(Path dir, String... names) {
     try (RecordStore store = RecordStore.open(dir.resolve("store"))) {
       Commit c = new Commit();
       for (int i = 0; i < 200; i++) {
         c.append(RecordKind.PROMPTS, Prompt.newBuilder().setId("p-" + i).setText("question " + i).build());
       }
       store.commit(c);
-      return store.checkpoint("v000004-1");
+      return Stream.of(names).map(store::checkpoint).toList();
     }
   }
 
@@ -102,7 +108,8 @@ class CheckpointShippingTest {
   void shouldKeepAtMostWindowChunksUnacknowledged(@TempDir Path dir) {
     TestProbe<Message> receiver = standby.createTestProbe(Message.class);
     standby.system().receptionist().tell(Receptionist.register(CheckpointReceiver.KEY, receiver.getRef()));
-    ActorRef<CheckpointShipper.Command> shipper = active.spawn(CheckpointShipper.create(settings(dir), events::add));
+    ActorRef<CheckpointShipper.Command> shipper = active.spawn(CheckpointShipper.create(settings(dir), events::add,
+        active.system().ignoreRef()));
     CheckpointInfo info = checkpoint(dir);
 
     shipper.tell(new CheckpointShipper.Ship("v000004-1", 4, info.path()));
@@ -133,11 +140,28 @@ class CheckpointShippingTest {
   }
 
   @Test
+  void shouldReleaseACheckpointNoTransferReadsOnceANewerOneIsGivenAndDeleteNothingItself(@TempDir Path dir) {
+    TestProbe<CheckpointShipper.Released> released = active.createTestProbe();
+    ActorRef<CheckpointShipper.Command> shipper = active.spawn(CheckpointShipper.create(settings(dir), events::add,
+        released.getRef()));
+    List<CheckpointInfo> infos = checkpoints(dir, "v000002-1", "v000004-1");
+
+    shipper.tell(new CheckpointShipper.Ship("v000002-1", 2, infos.get(0).path()));
+    released.expectNoMessage(Duration.ofMillis(300)); // the newest is kept
+    shipper.tell(new CheckpointShipper.Ship("v000004-1", 4, infos.get(1).path()));
+
+    released.expectMessage(Duration.ofSeconds(5), new CheckpointShipper.Released("v000002-1"));
+    released.expectNoMessage(Duration.ofMillis(300));
+    assertTrue(Files.isDirectory(infos.get(0).path()), "the store that took it deletes it, not the shipper");
+  }
+
+  @Test
   void shouldInstallAShippedRocksDbCheckpointOnTheStandbyBitForBit(@TempDir Path dir) throws Exception {
     ShippedCheckpoints shipped = new ShippedCheckpoints(dir.resolve("standby/shipped"));
     standby.system().systemActorOf(CheckpointReceiver.create(shipped, 2, events::add), "learner-checkpoints",
         org.apache.pekko.actor.typed.Props.empty());
-    ActorRef<CheckpointShipper.Command> shipper = active.spawn(CheckpointShipper.create(settings(dir), events::add));
+    ActorRef<CheckpointShipper.Command> shipper = active.spawn(CheckpointShipper.create(settings(dir), events::add,
+        active.system().ignoreRef()));
     TestProbe<CheckpointShipper.Delivered> delivered = active.createTestProbe();
     CheckpointInfo info = checkpoint(dir.resolve("active"));
 

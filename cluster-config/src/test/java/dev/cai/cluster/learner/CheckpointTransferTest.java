@@ -151,31 +151,54 @@ class CheckpointTransferTest {
     assertEquals("checkpoint v000002-1: got a chunk of checkpoint v000009-9", foreign.getMessage());
   }
 
+  /** Why a standby in {@code dir} refuses an offer of checkpoint v1-1 holding {@code f} in {@code chunks} chunks. */
+  private static String refusal(Path dir, CheckpointFile f, long chunks) {
+    CheckpointOffer offer = CheckpointOffer.newBuilder().setCheckpointId("v1-1").setVersion(1).addFiles(f)
+        .setChunkSize(CHUNK).setChunkCount(chunks).build();
+    return assertThrows(CheckpointAssembly.Rejected.class,
+        () -> new ShippedCheckpoints(dir.resolve("shipped")).begin(offer)).getMessage();
+  }
+
+  private static CheckpointFile file(String path, long size, String sha256) {
+    return CheckpointFile.newBuilder().setPath(path).setSize(size).setSha256(sha256).build();
+  }
+
   @Test
   void shouldRefuseAnOfferWhosePathsLeaveTheCheckpointDirectory(@TempDir Path dir) {
-    CheckpointFile evil = CheckpointFile.newBuilder().setPath("../../.ssh/authorized_keys").setSize(3)
-        .setSha256("0".repeat(64)).build();
-    CheckpointOffer offer = CheckpointOffer.newBuilder().setCheckpointId("v1-1").setVersion(1).addFiles(evil)
-        .setChunkSize(CHUNK).setChunkCount(1).build();
-
-    CheckpointAssembly.Rejected e = assertThrows(CheckpointAssembly.Rejected.class,
-        () -> new ShippedCheckpoints(dir.resolve("shipped")).begin(offer));
+    String e = refusal(dir, file("../../.ssh/authorized_keys", 3, "0".repeat(64)), 1);
 
     assertEquals("checkpoint v1-1: bad offer: bad file path '../../.ssh/authorized_keys' (segment '..' is not a plain "
-        + "file name)", e.getMessage());
+        + "file name)", e);
     assertFalse(Files.exists(dir.resolve("shipped")));
   }
 
   @Test
   void shouldRefuseAnOfferWhoseChunkCountDoesNotMatchItsFiles(@TempDir Path dir) {
-    CheckpointFile f = CheckpointFile.newBuilder().setPath("000001.sst").setSize(2500).setSha256("a".repeat(64)).build();
-    CheckpointOffer offer = CheckpointOffer.newBuilder().setCheckpointId("v1-1").setVersion(1).addFiles(f)
-        .setChunkSize(CHUNK).setChunkCount(2).build();
+    String e = refusal(dir, file("000001.sst", 2500, "a".repeat(64)), 2);
 
-    CheckpointAssembly.Rejected e = assertThrows(CheckpointAssembly.Rejected.class,
-        () -> new ShippedCheckpoints(dir.resolve("shipped")).begin(offer));
+    assertEquals("checkpoint v1-1: bad offer: 2 chunks announced, but 1 files of 2500 bytes make 3", e);
+  }
 
-    assertEquals("checkpoint v1-1: bad offer: 2 chunks announced, but 1 files of 2500 bytes make 3", e.getMessage());
+  @Test
+  void shouldInstallEmptyFilesThatNoChunkCarries(@TempDir Path dir) throws Exception {
+    Path source = Files.createDirectories(dir.resolve("source"));
+    Files.write(source.resolve("000001.sst"), new byte[2 * CHUNK + 1]);
+    Files.createFile(source.resolve("000002.log"));
+    CheckpointChunker chunker = new CheckpointChunker("v000003-1", 3, source, CHUNK);
+
+    ShippedCheckpoints.Installed installed = ship(chunker, new ShippedCheckpoints(dir.resolve("shipped")));
+
+    assertEquals(3, chunker.chunkCount());
+    assertEquals(2L * CHUNK + 1, Files.size(installed.store().resolve("000001.sst")));
+    assertEquals(0L, Files.size(installed.store().resolve("000002.log")));
+  }
+
+  @Test
+  void shouldRefuseAnOfferOfAnEmptyFileWhoseSha256IsNotThatOfNoBytes(@TempDir Path dir) {
+    String e = refusal(dir, file("000002.log", 0, "a".repeat(64)), 0);
+
+    assertEquals("checkpoint v1-1: bad offer: file '000002.log' is empty but its SHA-256 is " + "a".repeat(64)
+        + ", not that of no bytes (e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855)", e);
   }
 
   @Test

@@ -92,12 +92,16 @@ class LearnerJobTest {
   }
 
   @Test
-  void shouldRefuseAChunkSizeArteryCouldNotCarry() {
+  void shouldRefuseAChunkSizeTheNodesArteryFrameCouldNotCarry() {
+    String learner = "cai.cluster.learner { dir = x, ship-every = 2, window = 8, keep = 2, ack-timeout = 30s }\n";
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LearnerHaSettings.fromConfig(
-        ConfigFactory.parseString("cai.cluster.learner { dir = x, ship-every = 2, chunk-size = 256 KiB, window = 8, "
-            + "keep = 2, ack-timeout = 30s }")));
+        ConfigFactory.parseString(learner + "cai.cluster.learner.chunk-size = 256 KiB").withFallback(ConfigFactory.load())));
 
-    assertEquals("cai.cluster.learner: chunk-size must be 1 B .. 196608 B (below Artery's 256 KiB frames), got 262144",
+    assertEquals("cai.cluster.learner.chunk-size 262144 does not fit an Artery frame: "
+        + "pekko.remote.artery.advanced.maximum-frame-size is 262144 and a chunk needs 8192 bytes beside its data",
         e.getMessage());
+    assertEquals(512 * 1024, LearnerHaSettings.fromConfig(ConfigFactory.parseString(learner
+        + "cai.cluster.learner.chunk-size = 512 KiB\npekko.remote.artery.advanced.maximum-frame-size = 1 MiB")
+        .withFallback(ConfigFactory.load())).chunkSize(), "a node with larger frames takes larger chunks");
   }
 }

