@@ -12,11 +12,13 @@ import dev.cai.runtime.gguf.TinyLlama;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
@@ -55,13 +57,13 @@ class ClusterWorkIT {
       Map<String, JsonObject> examples = byPromptId(sl.resolve("sl-examples.jsonl"), o -> o.getAsJsonObject("prompt"));
       assertEquals(ids(12), examples.keySet(), cluster.allLogs());
       for (JsonObject e : examples.values()) {
-        assertEquals("OK", e.get("status").getAsString(), e.toString());
         assertEquals("tiny", e.get("policy_model_id").getAsString(), e.toString());
-        assertEquals(1, e.getAsJsonArray("rounds").size(), e.toString());
+        assertTrue(isOk(e) ? e.getAsJsonArray("rounds").size() == 1 : isBlankOutput(e), e.toString());
       }
+      assertTrue(examples.values().stream().filter(ClusterWorkIT::isOk).count() >= 9, examples.values().toString());
       Matcher m = slDriver.workSummary();
       // response, critique, revision per prompt, and the driver's question which model the workers serve
-      assertEquals(12 * 3 + 1, Integer.parseInt(m.group(1)), m.group());
+      assertEquals(modelCalls(examples.values(), 1) + 1, Integer.parseInt(m.group(1)), m.group());
       assertTrue(m.group(2).contains(policy1.address() + "=") && m.group(2).contains(policy2.address() + "="),
           "both policy workers answer: " + m.group());
 
@@ -92,16 +94,49 @@ class ClusterWorkIT {
       awaitExit(cluster, killDriver);
       Map<String, JsonObject> after = byPromptId(sl2.resolve("sl-examples.jsonl"), o -> o.getAsJsonObject("prompt"));
       assertEquals(ids(40), after.keySet(), cluster.allLogs());
-      after.values().forEach(e -> assertEquals("OK", e.get("status").getAsString(), e.toString()));
+      after.values().forEach(e -> assertTrue(isOk(e) || isBlankOutput(e), e.toString()));
+      assertTrue(after.values().stream().filter(ClusterWorkIT::isOk).count() >= 30, after.values().toString());
       String log = killDriver.stderrText();
       assertTrue(log.contains("policy worker " + policy2.address() + " left or is unreachable; retrying its"), log);
       Matcher k = killDriver.workSummary();
-      assertEquals(40 * 5 + 1, Integer.parseInt(k.group(1)), k.group());
+      assertEquals(modelCalls(after.values(), 2) + 1, Integer.parseInt(k.group(1)), k.group());
       assertTrue(Integer.parseInt(k.group(3)) >= 1, "requests in flight at the killed worker were retried: " + k.group());
       assertEquals("0", k.group(4), k.group());
       System.out.printf("cluster work: %s; after kill -9 of policy-2 the run finished %.1f s later: %s%n", m.group(),
           (System.nanoTime() - killedAt) / 1e9, k.group());
     }
+  }
+
+  private static boolean isOk(JsonObject example) {
+    return "OK".equals(example.get("status").getAsString());
+  }
+
+  /**
+   * A random-weight model sometimes samples only blank tokens, and which prompt does can change with the batching
+   * (float sums in another order): that example fails with "empty STEP", which is the model's answer, not a lost
+   * request. Any other failure (a step that failed, a worker that never answered) fails the test.
+   */
+  private static boolean isBlankOutput(JsonObject example) {
+    return "FAILED".equals(example.get("status").getAsString())
+        && example.get("failure_reason").getAsString().matches("empty (initial response|(critique|revision) in round \\d+)");
+  }
+
+  /**
+   * The model calls the examples took with {@code rounds} critique→revision rounds: the response, then a critique and
+   * a revision per round, up to the step whose answer was blank.
+   */
+  private static int modelCalls(Collection<JsonObject> examples, int rounds) {
+    int calls = 0;
+    for (JsonObject e : examples) {
+      if (isOk(e)) {
+        calls += 1 + 2 * rounds;
+        continue;
+      }
+      Matcher m = Pattern.compile("empty (critique|revision) in round (\\d+)")
+          .matcher(e.get("failure_reason").getAsString());
+      calls += !m.matches() ? 1 : 2 * Integer.parseInt(m.group(2)) + (m.group(1).equals("revision") ? 1 : 0);
+    }
+    return calls;
   }
 
   private static Path prompts(Path file, int n) throws IOException {
