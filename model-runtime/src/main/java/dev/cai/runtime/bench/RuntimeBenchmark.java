@@ -12,14 +12,19 @@ import dev.cai.runtime.model.LlamaConfig;
 import dev.cai.runtime.model.LlamaModel;
 import dev.cai.runtime.model.RandomWeights;
 import dev.cai.runtime.weights.ModelWeights;
+import dev.cai.runtime.weights.TensorNames;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
  * Throughput of the runtime on one model: DJL 1024×1024 float32 matmul GFLOP/s, prefill tokens/s and
- * greedy KV-cache decode tokens/s at batch 1, 8 and 32, each after a warm-up run.
+ * greedy KV-cache decode tokens/s at batch 1, 8 and 32, each after a warm-up run; and two bounds of batch-32
+ * decode on this machine: the tokens/s its weight matrix products alone allow, and the memory bandwidth that
+ * streams the weights once per step.
  */
 public final class RuntimeBenchmark {
   private static final int MATMUL_N = 1024;
@@ -44,13 +49,32 @@ public final class RuntimeBenchmark {
   /** Measured throughputs; decode figures count generated tokens of all sequences per second of decode steps. */
   public record Result(String device, int computeThreads, double matmulGflops, double prefillTokensPerSecond,
       double decodeTokensPerSecondBatch1, double decodeTokensPerSecondBatch8,
-      double decodeTokensPerSecondBatch32) {
+      double decodeTokensPerSecondBatch32, Gemms gemmsBatch32, double streamGbPerSecond) {
 
     @Override
     public String toString() {
       return String.format(Locale.ROOT, "device=%s threads=%d matmul1024=%.1f GFLOP/s prefill=%.0f tok/s "
-          + "decode b1=%.1f b8=%.1f b32=%.1f tok/s", device, computeThreads, matmulGflops, prefillTokensPerSecond,
-          decodeTokensPerSecondBatch1, decodeTokensPerSecondBatch8, decodeTokensPerSecondBatch32);
+          + "decode b1=%.1f b8=%.1f b32=%.1f tok/s; b32 weight products alone %.1f ms/step (%.1f GFLOP/s) => "
+          + "at most %.0f tok/s; memory stream %.1f GB/s", device, computeThreads, matmulGflops,
+          prefillTokensPerSecond, decodeTokensPerSecondBatch1, decodeTokensPerSecondBatch8,
+          decodeTokensPerSecondBatch32, gemmsBatch32.millisPerStep(), gemmsBatch32.gflops(),
+          gemmsBatch32.tokensPerSecond(), streamGbPerSecond);
+    }
+  }
+
+  /**
+   * The weight matrix products of one decode step at {@code rows} sequences, timed alone: every 2-D parameter
+   * (the LM head included) applied once to a [rows, in] input, {@code flops} in all.
+   */
+  public record Gemms(int rows, double flops, double millisPerStep) {
+    /** Achieved GFLOP/s of those products. */
+    public double gflops() {
+      return flops / millisPerStep / 1e6;
+    }
+
+    /** Decode tokens/s if the products were the only cost of a step. */
+    public double tokensPerSecond() {
+      return rows * 1000.0 / millisPerStep;
     }
   }
 
@@ -83,7 +107,67 @@ public final class RuntimeBenchmark {
     for (int i = 0; i < batches.length; i++) {
       decode[i] = decodeTokensPerSecond(generator, model.config(), batches[i], settings);
     }
-    return new Result(model.device().toString(), ComputeThreads.get(), gflops, prefillTps, decode[0], decode[1], decode[2]);
+    Gemms gemms = null;
+    double stream = 0;
+    for (int r = 0; r < settings.repeats(); r++) {
+      Gemms g = decodeGemms(model, 32);
+      gemms = gemms == null || g.millisPerStep() < gemms.millisPerStep() ? g : gemms;
+      stream = Math.max(stream, streamGbPerSecond(model.manager()));
+    }
+    return new Result(model.device().toString(), ComputeThreads.get(), gflops, prefillTps, decode[0], decode[1],
+        decode[2], gemms, stream);
+  }
+
+  /**
+   * Times the weight products of one decode step at {@code rows} sequences (after one warm-up pass): each 2-D
+   * weight matrix W [out, in] (the LM head included, a tied embedding as the LM head) as linear(x [rows, in], W), like the
+   * model's own layers; the attention over the cache, norms, activations and sampling are left out.
+   */
+  static Gemms decodeGemms(LlamaModel model, int rows) {
+    // an untied embedding is a lookup, not a product; a tied one is the LM head
+    boolean tied = model.config().tieWordEmbeddings();
+    List<NDArray> weights = model.namedParameters().entrySet().stream()
+        .filter(e -> e.getValue().getShape().dimension() == 2 && (tied || !e.getKey().equals(TensorNames.EMBED_TOKENS)))
+        .map(Map.Entry::getValue).toList();
+    double flops = 0;
+    for (NDArray w : weights) {
+      flops += 2.0 * rows * w.getShape().get(0) * w.getShape().get(1);
+    }
+    try (NDManager m = model.manager().newSubManager()) {
+      Map<Long, NDArray> inputs = new HashMap<>();
+      for (NDArray w : weights) {
+        inputs.computeIfAbsent(w.getShape().get(1), in -> m.randomUniform(-1f, 1f, new Shape(rows, in)));
+      }
+      long best = Long.MAX_VALUE;
+      for (int pass = 0; pass < 4; pass++) {
+        long start = System.nanoTime();
+        for (NDArray w : weights) {
+          NDArray x = inputs.get(w.getShape().get(1));
+          NDArray y = LlamaModel.linear(x, w);
+          y.getFloat(0, 0); // synchronise the device
+          y.close();
+        }
+        long elapsed = System.nanoTime() - start;
+        best = pass == 0 ? best : Math.min(best, elapsed);
+      }
+      return new Gemms(rows, flops, best / 1e6);
+    }
+  }
+
+  /** GB/s of summing 400 MB of float32 (read once, about as much as SmolLM2-135M's float32 weights). */
+  static double streamGbPerSecond(NDManager parent) {
+    long floats = 100_000_000L;
+    try (NDManager m = parent.newSubManager()) {
+      NDArray big = m.ones(new Shape(floats));
+      big.sum().getFloat(); // warm-up: the pages are touched
+      long best = Long.MAX_VALUE;
+      for (int i = 0; i < 3; i++) {
+        long start = System.nanoTime();
+        big.sum().getFloat();
+        best = Math.min(best, System.nanoTime() - start);
+      }
+      return 4.0 * floats / best;
+    }
   }
 
   /** Random weights with SmolLM2-135M's shapes: hidden 576, 30 layers, 9 heads, 3 kv heads, vocab 49152. */

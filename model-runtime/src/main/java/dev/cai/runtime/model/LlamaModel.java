@@ -409,8 +409,8 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
     return x.mul(cos).add(swapped.mul(signedSin));
   }
 
-  /** x @ w^T without materialising the transpose. */
-  private static NDArray linear(NDArray x, NDArray w) {
+  /** x @ w^T without materialising the transpose: how every weight matrix of the model is applied. */
+  public static NDArray linear(NDArray x, NDArray w) {
     return x.getNDArrayInternal().linear(x, w, null).singletonOrThrow();
   }
 
