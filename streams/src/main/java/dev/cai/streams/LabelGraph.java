@@ -131,7 +131,7 @@ public final class LabelGraph {
   private static CompletionStage<Labeled> label(PromptSource ps, Prompt prompt, Constitution constitution,
       LabelingPrompts prompts, Models models, Settings settings) {
     SplittableRandom rng = new SplittableRandom(settings.seed() ^ (0xC2B2AE3D27D4EB4FL * (prompt.getSourceOffset() + 1))
-        ^ ps.id().hashCode());
+        ^ ps.seedKey().hashCode());
     Transcript conversation = CritiquePrompts.initial(prompt.getContext(), prompt.getText());
     List<Principle> principles = principles(constitution, settings, rng);
     long seedA = rng.nextLong();

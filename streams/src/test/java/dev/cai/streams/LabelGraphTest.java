@@ -16,6 +16,8 @@ import dev.cai.runtime.tokenizer.ChatTemplate;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -95,6 +97,22 @@ class LabelGraphTest {
       assertEquals(6, store.resumeOffset(new PromptSource(file, false).id()));
       assertTrue(all.stream().map(Comparison::getPrincipleId).distinct().count() > 1, "a principle drawn per comparison");
     }
+  }
+
+  @Test
+  void shouldLabelTheSamePromptFileAlikeWhereverItLies() throws Exception {
+    Path file = prompts(6);
+    List<List<String>> runs = new ArrayList<>();
+    for (String where : new String[] {"run-a/prompts", "elsewhere/run-b/prompts"}) {
+      Path copy = Files.createDirectories(dir.resolve(where)).resolve("p.jsonl");
+      Files.copy(file, copy);
+      try (RecordStore store = RecordStore.inMemory()) {
+        runs.add(run(settings(true, 1, false), store, copy).stream()
+            .sorted(Comparator.comparingLong(c -> c.getPrompt().getSourceOffset()))
+            .map(c -> c.getPrincipleId() + "|" + c.getResponseA() + "|" + c.getResponseB() + "|" + c.getPA()).toList());
+      }
+    }
+    assertEquals(runs.get(0), runs.get(1), "principles, sampled pairs and labels do not depend on the directory");
   }
 
   @Test

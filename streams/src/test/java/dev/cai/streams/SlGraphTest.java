@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -142,6 +143,27 @@ class SlGraphTest {
     }
     assertEquals(runs.get(0), runs.get(1));
     assertTrue(runs.get(0).stream().map(s -> s.split("\\|")[0]).distinct().count() > 6, "principles vary across prompts");
+  }
+
+  @Test
+  void shouldDrawTheSamePrinciplesWhereverThePromptFileLies() throws Exception {
+    List<String> lines = IntStream.rangeClosed(1, 12).mapToObj(i -> "{\"prompt\": \"question " + i + "?\"}").toList();
+    List<List<String>> runs = new ArrayList<>();
+    for (String file : new String[] {"run-a/prompts/red.jsonl", "elsewhere/run-b/prompts/red.jsonl", "run-c/blue.jsonl"}) {
+      Path copy = dir.resolve(file);
+      Files.createDirectories(copy.getParent());
+      Files.write(copy, lines);
+      try (RecordStore store = RecordStore.inMemory();
+           FakeResponder policy = new FakeResponder(last -> "a", 5);
+           FakeResponder critic = new FakeResponder(last -> "c", 5)) {
+        run(List.of(new PromptSource(copy, false)), store, policy, critic, settings(4, 2, 0));
+        runs.add(examples(store).stream().sorted(Comparator.comparingLong(e -> e.getPrompt().getSourceOffset()))
+            .map(e -> e.getRoundsList().stream().map(CritiqueRound::getPrincipleId).collect(Collectors.joining(",")))
+            .toList());
+      }
+    }
+    assertEquals(runs.get(0), runs.get(1), "the same file name in another directory draws the same principles");
+    assertTrue(!runs.get(0).equals(runs.get(2)), "another file name draws others");
   }
 
   private static void await(RecordStore store, int examples) throws InterruptedException {
