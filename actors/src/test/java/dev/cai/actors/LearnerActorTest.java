@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import dev.cai.persistence.Commit;
+import dev.cai.persistence.KvStore;
+import dev.cai.persistence.MemoryKvStore;
 import dev.cai.persistence.RecordKind;
 import dev.cai.persistence.RecordStore;
 import dev.cai.protocol.Codecs;
@@ -14,10 +16,13 @@ import dev.cai.protocol.v1.PolicyWeightsChunk;
 import dev.cai.protocol.v1.Rollout;
 import dev.cai.runtime.gguf.TinyLlama;
 import dev.cai.runtime.model.DeviceSetting;
+import dev.cai.runtime.ppo.LearnerStateCodec;
 import dev.cai.runtime.ppo.PpoLearner;
 import dev.cai.runtime.ppo.PpoSettings;
 import dev.cai.runtime.ppo.Rewards;
 import dev.cai.runtime.weights.ModelWeights;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,6 +31,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
 import org.apache.pekko.actor.testkit.typed.annotations.JUnit5TestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.JUnit5TestKitBuilder;
@@ -121,6 +128,41 @@ class LearnerActorTest {
       ModelWeights after = fresh.latest().orElseThrow().weights();
       assertEquals(before.tensors().keySet(), after.tensors().keySet());
       before.tensors().forEach((k, t) -> assertArrayEquals(t.data(), after.tensors().get(k).data(), 0f, k));
+    }
+  }
+
+  @Test
+  void shouldFailACommitItsDiskHasNoRoomForWithoutWritingAnyOfIt() throws Exception {
+    long[] usable = {Long.MAX_VALUE};
+    MemoryKvStore memory = new MemoryKvStore(RecordStore.columnFamilies());
+    // a store whose file system reports `usable` free bytes; everything else is the memory store's
+    KvStore kv = (KvStore) Proxy.newProxyInstance(KvStore.class.getClassLoader(), new Class<?>[] {KvStore.class},
+        (proxy, method, args) -> {
+          if (method.getName().equals("usableBytes")) {
+            return OptionalLong.of(usable[0]);
+          }
+          try {
+            return method.invoke(memory, args);
+          } catch (InvocationTargetException e) {
+            throw e.getCause();
+          }
+        });
+    try (RecordStore store = RecordStore.adopt(kv)) {
+      store.commit(new Commit().appendAll(RecordKind.ROLLOUTS, batch(0, 0)).appendAll(RecordKind.ROLLOUTS, batch(1, 1)));
+      ActorRef<LearnerActor.Command> learner = spawn(store, new PublishedPolicy(0), 1);
+      start(learner).getValue();
+      assertEquals(1, learn(learner, 0, 0, batch(0, 0)).getValue().commit().orElseThrow().version());
+      long stateBytes = store.learnerStateNames().stream().filter(LearnerStateCodec::isBlobKey)
+          .mapToLong(n -> store.learnerState(n).orElseThrow().length).sum();
+      Set<String> before = Set.copyOf(store.learnerStateNames());
+
+      usable[0] = stateBytes; // less than the state and its write-ahead log need
+      String error = learn(learner, 1, 2, batch(1, 1)).getError().getMessage();
+      assertTrue(error.contains("the learner commit of policy version 2 needs about ")
+          && error.contains(" MiB are free on the store's file system; nothing was written, the last commit is intact"),
+          error);
+      assertEquals(1, store.learnerHeader().orElseThrow().getPolicyVersion());
+      assertEquals(before, Set.copyOf(store.learnerStateNames()));
     }
   }
 

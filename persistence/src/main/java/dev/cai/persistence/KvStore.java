@@ -2,6 +2,7 @@ package dev.cai.persistence;
 
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.function.Consumer;
 
@@ -20,6 +21,11 @@ public interface KvStore extends AutoCloseable {
 
   /** Where the store lives (a directory, or "memory"), used in every error message. */
   String location();
+
+  /** Bytes free for this store's files on their file system, if it has files (an in-memory store has none). */
+  default OptionalLong usableBytes() {
+    return OptionalLong.empty();
+  }
 
   /** The column families this store was opened with (the implicit RocksDB "default" excluded). */
   Set<String> columnFamilies();

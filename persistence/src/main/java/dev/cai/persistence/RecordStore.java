@@ -20,8 +20,10 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Consumer;
@@ -138,6 +140,27 @@ public final class RecordStore implements AutoCloseable {
    */
   public static RecordStore restore(Path checkpointDir, Path targetDir, StoreSettings settings) {
     return adopt(RocksKvStore.restoreCopy(checkpointDir, targetDir, COLUMN_FAMILIES, settings, StoreSchema::check));
+  }
+
+  /**
+   * Refuses to start a write of about {@code bytes} that the store's file system has no room for, before anything is
+   * written: a store that fills its disk mid-commit can stall instead of failing (RocksDB waits for a flush that
+   * cannot finish). No check for a store without files.
+   *
+   * @throws StoreException naming the store, the purpose, what it needs and what is free
+   */
+  public void requireFreeSpace(long bytes, String purpose) {
+    OptionalLong free = kv.usableBytes();
+    if (free.isPresent() && free.getAsLong() < bytes) {
+      throw new StoreException(location(), notEnoughSpace(purpose, bytes, free.getAsLong()));
+    }
+  }
+
+  /** The refusal of {@link #requireFreeSpace}. */
+  static String notEnoughSpace(String purpose, long needed, long free) {
+    return String.format(Locale.ROOT, "%s needs about %d MiB of disk but only %d MiB are free on the store's file "
+        + "system; nothing was written, the last commit is intact: free some space and resume", purpose,
+        needed >> 20, free >> 20);
   }
 
   /** The store's directory, or "memory". */

@@ -15,6 +15,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.locks.Lock;
@@ -213,6 +214,15 @@ public final class RocksKvStore implements KvStore {
   @Override
   public String location() {
     return location;
+  }
+
+  @Override
+  public OptionalLong usableBytes() {
+    try {
+      return OptionalLong.of(Files.getFileStore(directory).getUsableSpace());
+    } catch (IOException e) {
+      throw new StoreException(location, "cannot read the free space of its file system: " + e.getMessage(), e);
+    }
   }
 
   @Override

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
@@ -26,6 +27,12 @@ class RecordStoreFailureTest {
     final MemoryKvStore delegate = new MemoryKvStore(RecordStore.columnFamilies());
     boolean failWrites;
     final StoreException failure = new StoreException("flaky", "disk full");
+    OptionalLong usable = OptionalLong.empty();
+
+    @Override
+    public OptionalLong usableBytes() {
+      return usable;
+    }
 
     @Override
     public String location() {
@@ -107,6 +114,33 @@ class RecordStoreFailureTest {
       assertEquals(List.of(1L), store.commit(new Commit().append(RecordKind.PROMPTS, prompt("b")).offset("src", 2)));
       assertEquals(List.of("a", "b"),
           store.read(RecordKind.PROMPTS, 0, 10).stream().map(s -> s.record().getId()).toList());
+    }
+  }
+
+  @Test
+  void shouldRefuseAWriteItsFileSystemHasNoRoomForBeforeWritingAnything() {
+    FlakyKvStore kv = new FlakyKvStore();
+    try (RecordStore store = RecordStore.adopt(kv)) {
+      store.requireFreeSpace(Long.MAX_VALUE, "anything"); // a store without files is never refused
+      kv.usable = OptionalLong.of(3L << 30);
+      store.requireFreeSpace(3L << 30, "a commit that just fits");
+
+      StoreException e = assertThrows(StoreException.class,
+          () -> store.requireFreeSpace((3L << 30) + 1, "the learner commit of policy version 10"));
+      assertEquals("Store flaky: the learner commit of policy version 10 needs about 3072 MiB of disk but only 3072 MiB"
+          + " are free on the store's file system; nothing was written, the last commit is intact: free some space and"
+          + " resume", e.getMessage());
+      assertEquals(0, store.nextSequence(RecordKind.PROMPTS));
+    }
+  }
+
+  @Test
+  void shouldReadTheFreeSpaceOfARocksDbStoresFileSystem() throws Exception {
+    try (RocksKvStore kv = RocksKvStore.open(tempDir.resolve("db"), RecordStore.columnFamilies(), StoreSettings.defaults(),
+        k -> { })) {
+      long free = kv.usableBytes().orElseThrow();
+      long expected = Files.getFileStore(tempDir).getUsableSpace();
+      assertTrue(free > 0 && Math.abs(free - expected) < (256L << 20), free + " vs " + expected);
     }
   }
 

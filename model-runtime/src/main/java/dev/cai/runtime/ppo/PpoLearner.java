@@ -411,6 +411,11 @@ public final class PpoLearner implements AutoCloseable {
     return new LearnerSnapshot(version, kl.klCoef(), rng.state(), p, c);
   }
 
+  /** Bytes of the tensors {@link #state()} holds (policy and critic: weights, heads, Adam moments), as float32. */
+  public long stateBytes() {
+    return (long) Float.BYTES * (policyTrainer.stateFloats() + criticTrainer.stateFloats());
+  }
+
   /**
    * The learner's live state for {@link LearnerStateCodec#encode(LearnerStateCodec.StateSource, List,
    * java.util.function.BiConsumer)}: tensors are copied to the heap one at a time as the encoder asks for them, so a

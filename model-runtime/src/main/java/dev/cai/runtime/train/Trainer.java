@@ -336,6 +336,13 @@ public final class Trainer implements AutoCloseable {
     }
   }
 
+  /** Floats {@link #exportState} visits: weights, heads and, once the optimizer has moments, two per parameter. */
+  public long stateFloats() {
+    long params = model.namedParameters().values().stream().mapToLong(NDArray::size).sum()
+        + heads.stream().flatMap(h -> h.namedParameters().values().stream()).mapToLong(NDArray::size).sum();
+    return params * (optimizer.momentNames().isEmpty() ? 1 : 3);
+  }
+
   /** Receives one state tensor of {@link #exportState}. */
   @FunctionalInterface
   public interface StateVisitor {

@@ -49,6 +49,25 @@ class TrainerTest {
   }
 
   @Test
+  void shouldCountTheFloatsOfItsExportedStateBeforeAndAfterTheFirstStep() {
+    try (LlamaModel model = LlamaModel.create(TinyModels.weights(42), Device.cpu());
+        Trainer trainer = new Trainer(model, List.of(), settings(10))) {
+      long params = model.namedParameters().values().stream().mapToLong(NDArray::size).sum();
+      assertEquals(params, exportedFloats(trainer));
+      assertEquals(params, trainer.stateFloats());
+      trainer.sftStep(List.of(batch(0, 2)));
+      assertEquals(3 * params, exportedFloats(trainer), "weights and two Adam moments per parameter");
+      assertEquals(3 * params, trainer.stateFloats());
+    }
+  }
+
+  private static long exportedFloats(Trainer trainer) {
+    long[] floats = {0};
+    trainer.exportState((part, t) -> floats[0] += t.data().length);
+    return floats[0];
+  }
+
+  @Test
   void accumulatedMicroBatchesShouldTakeTheSameStepAsOneFullBatch() {
     TokenBatch full = batch(0, 4);
     List<TokenBatch> micro = List.of(batch(0, 1), batch(1, 3)); // unequal token counts on purpose
