@@ -12,7 +12,6 @@ import dev.cai.runtime.model.LlamaConfig;
 import dev.cai.runtime.model.LlamaModel;
 import dev.cai.runtime.model.RandomWeights;
 import dev.cai.runtime.weights.ModelWeights;
-import dev.cai.runtime.weights.TensorNames;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -63,8 +62,9 @@ public final class RuntimeBenchmark {
   }
 
   /**
-   * The weight matrix products of one decode step at {@code rows} sequences, timed alone: every 2-D parameter
-   * (the LM head included) applied once to a [rows, in] input, {@code flops} in all.
+   * The weight matrix products of one decode step at {@code rows} sequences, timed alone: every matrix the decode
+   * multiplies by (fused q|k|v and gate|up, the LM head included) applied once to a [rows, in] input, {@code flops} in
+   * all.
    */
   public record Gemms(int rows, double flops, double millisPerStep) {
     /** Achieved GFLOP/s of those products. */
@@ -107,28 +107,17 @@ public final class RuntimeBenchmark {
     for (int i = 0; i < batches.length; i++) {
       decode[i] = decodeTokensPerSecond(generator, model.config(), batches[i], settings);
     }
-    Gemms gemms = null;
-    double stream = 0;
-    for (int r = 0; r < settings.repeats(); r++) {
-      Gemms g = decodeGemms(model, 32);
-      gemms = gemms == null || g.millisPerStep() < gemms.millisPerStep() ? g : gemms;
-      stream = Math.max(stream, streamGbPerSecond(model.manager()));
-    }
     return new Result(model.device().toString(), ComputeThreads.get(), gflops, prefillTps, decode[0], decode[1],
-        decode[2], gemms, stream);
+        decode[2], decodeGemms(model, 32), streamGbPerSecond(model.manager()));
   }
 
   /**
-   * Times the weight products of one decode step at {@code rows} sequences (after one warm-up pass): each 2-D
-   * weight matrix W [out, in] (the LM head included, a tied embedding as the LM head) as linear(x [rows, in], W), like the
-   * model's own layers; the attention over the cache, norms, activations and sampling are left out.
+   * Times the weight products of one decode step at {@code rows} sequences, best of 3 passes after a warm-up pass:
+   * each of the model's {@link LlamaModel#inferenceMatrices} W [out, in] as linear(x [rows, in], W), like the decode
+   * itself; the attention over the cache, norms, activations and sampling are left out.
    */
   static Gemms decodeGemms(LlamaModel model, int rows) {
-    // an untied embedding is a lookup, not a product; a tied one is the LM head
-    boolean tied = model.config().tieWordEmbeddings();
-    List<NDArray> weights = model.namedParameters().entrySet().stream()
-        .filter(e -> e.getValue().getShape().dimension() == 2 && (tied || !e.getKey().equals(TensorNames.EMBED_TOKENS)))
-        .map(Map.Entry::getValue).toList();
+    List<NDArray> weights = model.inferenceMatrices();
     double flops = 0;
     for (NDArray w : weights) {
       flops += 2.0 * rows * w.getShape().get(0) * w.getShape().get(1);

@@ -238,6 +238,20 @@ public final class LlamaModel extends AbstractBlock implements AutoCloseable {
     });
   }
 
+  /**
+   * The weight matrices one inference step multiplies by, as the inference path holds them: per layer q|k|v, o,
+   * gate|up and down (fused, with the norms folded in), then the LM head. Live arrays: read them, never change them.
+   */
+  public List<NDArray> inferenceMatrices() {
+    InferenceWeights w = inferenceWeights();
+    List<NDArray> out = new ArrayList<>(4 * w.layers().size() + 1);
+    for (LayerWeights layer : w.layers()) {
+      out.addAll(List.of(layer.qkv(), layer.o(), layer.gateUp(), layer.down()));
+    }
+    out.add(w.lmHead());
+    return List.copyOf(out);
+  }
+
   /** Inference LM head: logits [..., vocab] of hidden states [..., hidden]. */
   public NDArray inferenceLogits(NDArray hidden) {
     return linear(hidden, inferenceWeights().lmHead());
