@@ -501,7 +501,8 @@ public final class LearnerActor extends AbstractBehavior<LearnerActor.Command> {
       throw new IllegalStateException("commit of version " + version + " found the learner at " + l.version());
     }
     // the blobs go through the write-ahead log into table files while the previous state's blobs still stand
-    store.requireFreeSpace(l.stateBytes() + l.stateBytes() / 4, "the learner commit of policy version " + version);
+    long stateBytes = l.stateBytes();
+    store.requireFreeSpace(stateBytes + stateBytes / 4, "the learner commit of policy version " + version);
     long t1 = System.nanoTime();
     Set<String> existing = new HashSet<>(store.learnerStateNames());
     SourceOffset offset = SourceOffset.newBuilder().setSource(ROLLOUTS_CONSUMED).setOffset(consumed).build();

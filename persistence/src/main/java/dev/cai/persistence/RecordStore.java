@@ -152,15 +152,10 @@ public final class RecordStore implements AutoCloseable {
   public void requireFreeSpace(long bytes, String purpose) {
     OptionalLong free = kv.usableBytes();
     if (free.isPresent() && free.getAsLong() < bytes) {
-      throw new StoreException(location(), notEnoughSpace(purpose, bytes, free.getAsLong()));
+      throw new StoreException(location(), String.format(Locale.ROOT, "%s needs about %.1f MiB of disk but only %.1f MiB "
+          + "are free on the store's file system; nothing was written, the last commit is intact: free some space and "
+          + "resume", purpose, bytes / 1048576.0, free.getAsLong() / 1048576.0));
     }
-  }
-
-  /** The refusal of {@link #requireFreeSpace}. */
-  static String notEnoughSpace(String purpose, long needed, long free) {
-    return String.format(Locale.ROOT, "%s needs about %d MiB of disk but only %d MiB are free on the store's file "
-        + "system; nothing was written, the last commit is intact: free some space and resume", purpose,
-        needed >> 20, free >> 20);
   }
 
   /** The store's directory, or "memory". */

@@ -33,6 +33,14 @@ class RocksKvStoreTest extends KvStoreContractTest {
   }
 
   @Test
+  void shouldReportTheFreeSpaceOfItsFileSystem() throws Exception {
+    RocksKvStore store = (RocksKvStore) track(create());
+    long free = store.usableBytes().orElseThrow();
+    long expected = Files.getFileStore(tempDir).getUsableSpace();
+    assertTrue(free > 0 && Math.abs(free - expected) < (256L << 20), free + " vs " + expected);
+  }
+
+  @Test
   void shouldSyncEveryWriteWhenAsked() {
     try (KvStore store = RocksKvStore.open(dir(), FAMILIES, new StoreSettings(true), kv -> { })) {
       store.write(new KvBatch().put("a", Keys.sequence(1), new byte[] {1}));
