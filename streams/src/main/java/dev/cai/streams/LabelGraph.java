@@ -130,8 +130,7 @@ public final class LabelGraph {
   /** Samples the pair and labels it; never fails (a failure becomes a skipped prompt with its reason). */
   private static CompletionStage<Labeled> label(PromptSource ps, Prompt prompt, Constitution constitution,
       LabelingPrompts prompts, Models models, Settings settings) {
-    SplittableRandom rng = new SplittableRandom(settings.seed() ^ (0xC2B2AE3D27D4EB4FL * (prompt.getSourceOffset() + 1))
-        ^ ps.seedKey().hashCode());
+    SplittableRandom rng = PromptSource.promptRng(settings.seed(), 0xC2B2AE3D27D4EB4FL, ps.id(), prompt.getSourceOffset());
     Transcript conversation = CritiquePrompts.initial(prompt.getContext(), prompt.getText());
     List<Principle> principles = principles(constitution, settings, rng);
     long seedA = rng.nextLong();

@@ -1,6 +1,7 @@
 package dev.cai.streams;
 
 import java.nio.file.Path;
+import java.util.SplittableRandom;
 
 /**
  * A prompt file feeding a graph; {@code helpful} marks benign prompts of the helpfulness mix. Its offset
@@ -11,17 +12,18 @@ public record PromptSource(Path file, boolean helpful) {
     return file.toAbsolutePath().normalize().toString();
   }
 
-  /** {@link #seedKey(String)} of this source. */
-  public String seedKey() {
-    return seedKey(id());
+  /**
+   * The random choices (principles, sampling seeds) of the prompt at {@code offset} of source {@code sourceId}: the
+   * same whatever the batching, order or restarts, and wherever the run directory or the clone is, because they take
+   * the source's file name, not its path (a pipeline copies its prompts into RUN_DIR). {@code stream} keeps the
+   * streams of different graphs apart.
+   */
+  public static SplittableRandom promptRng(long seed, long stream, String sourceId, long offset) {
+    return new SplittableRandom(seed ^ (stream * (offset + 1)) ^ seedKey(sourceId).hashCode());
   }
 
-  /**
-   * What a prompt's random choices (principles, sampling seeds) take from its source: the file name of the source id,
-   * not the whole path, so that the same prompt file gives the same data wherever the run directory or the clone is
-   * (a pipeline copies its prompts into RUN_DIR). Ids without a directory (prompts offered in memory) are kept whole.
-   */
-  public static String seedKey(String sourceId) {
+  /** The file name of a source id; ids without a directory (prompts offered in memory) are kept whole. */
+  private static String seedKey(String sourceId) {
     int slash = Math.max(sourceId.lastIndexOf('/'), sourceId.lastIndexOf('\\'));
     return sourceId.substring(slash + 1);
   }

@@ -154,9 +154,7 @@ public final class SlGraph {
   private static CompletionStage<Done> process(SourcedPrompt input, Constitution constitution,
       CritiquePrompts critiquePrompts, Models models, Settings settings, Meters meters) {
     Prompt prompt = input.prompt();
-    // per-prompt RNG: the same principles and seeds whatever the batching, order, restarts or run directory
-    SplittableRandom rng = new SplittableRandom(settings.seed() ^ (0x9E3779B97F4A7C15L * (input.offset() + 1))
-        ^ PromptSource.seedKey(input.sourceId()).hashCode());
+    SplittableRandom rng = PromptSource.promptRng(settings.seed(), 0x9E3779B97F4A7C15L, input.sourceId(), input.offset());
     Transcript conversation;
     try {
       conversation = CritiquePrompts.initial(prompt.getContext(), prompt.getText());
