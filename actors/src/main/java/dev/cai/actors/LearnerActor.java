@@ -6,6 +6,7 @@ import dev.cai.persistence.RecordStore;
 import dev.cai.protocol.v1.LearnerStateHeader;
 import dev.cai.protocol.v1.Rollout;
 import dev.cai.protocol.v1.SourceOffset;
+import dev.cai.runtime.Failures;
 import dev.cai.runtime.model.LlamaConfig;
 import dev.cai.runtime.ppo.LearnerStateCodec;
 import dev.cai.runtime.ppo.PpoLearner;
@@ -19,7 +20,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
@@ -165,7 +165,7 @@ public final class LearnerActor extends AbstractBehavior<LearnerActor.Command> {
     CompletableFuture<Ready> start = CompletableFuture.supplyAsync(() -> build(factory), blocking)
         .thenCompose(this::publishRestoredVersion).toCompletableFuture();
     inFlight = start;
-    ctx.pipeToSelf(start, (r, err) -> err == null ? r : new StartFailed(unwrap(err)));
+    ctx.pipeToSelf(start, (r, err) -> err == null ? r : new StartFailed(Failures.cause(err)));
   }
 
   @Override
@@ -209,7 +209,7 @@ public final class LearnerActor extends AbstractBehavior<LearnerActor.Command> {
     } catch (RuntimeException e) {
       l.close();
       throw new IllegalStateException("Cannot restore the PPO learner from " + store.location() + ": "
-          + describe(e), e);
+          + Failures.describe(e), e);
     }
   }
 
@@ -285,7 +285,7 @@ public final class LearnerActor extends AbstractBehavior<LearnerActor.Command> {
   private Behavior<Command> onStartFailed(StartFailed failed) {
     busy = false;
     inFlight = null;
-    fatal(describe(failed.cause()));
+    fatal(Failures.describe(failed.cause()));
     waitingForStart.forEach(r -> r.tell(StatusReply.error(failure)));
     waitingForStart.clear();
     return this;
@@ -345,7 +345,7 @@ public final class LearnerActor extends AbstractBehavior<LearnerActor.Command> {
   private void run(CompletionStage<Done> work, ActorRef<?> replyTo) {
     busy = true;
     inFlight = work.toCompletableFuture();
-    getContext().pipeToSelf(work, (d, err) -> err == null ? d : new Failed(unwrap(err), replyTo));
+    getContext().pipeToSelf(work, (d, err) -> err == null ? d : new Failed(Failures.cause(err), replyTo));
   }
 
   /** Why {@code learn} cannot be served now, or null. */
@@ -432,7 +432,7 @@ public final class LearnerActor extends AbstractBehavior<LearnerActor.Command> {
   private Behavior<Command> onFailed(Failed failed) {
     busy = false;
     inFlight = null;
-    fatal("the PPO learner failed at policy version " + state.version() + ": " + describe(failed.cause()));
+    fatal("the PPO learner failed at policy version " + state.version() + ": " + Failures.describe(failed.cause()));
     getContext().getLog().error(failure, failed.cause());
     ((ActorRef) failed.replyTo()).tell(StatusReply.error(failure));
     return this;
@@ -552,18 +552,5 @@ public final class LearnerActor extends AbstractBehavior<LearnerActor.Command> {
   /** Keeps the metrics lines of versions up to {@code version}: later ones are recomputed by the replay. */
   private void trimMetrics(long version) {
     settings.metricsFile().ifPresent(f -> RlMetrics.keepUpTo(f, version));
-  }
-
-  private static Throwable unwrap(Throwable t) {
-    Throwable u = t;
-    while (u instanceof CompletionException && u.getCause() != null) {
-      u = u.getCause();
-    }
-    return u;
-  }
-
-  private static String describe(Throwable t) {
-    Throwable u = unwrap(t);
-    return u.getMessage() == null ? u.getClass().getSimpleName() : u.getMessage();
   }
 }

@@ -1,5 +1,6 @@
 package dev.cai.actors;
 
+import dev.cai.runtime.Failures;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -216,7 +217,7 @@ public final class ModelActor<Q, R> extends AbstractBehavior<ModelActor.Command<
       meters.forward(System.nanoTime() - start);
       return results;
     }, blocking),
-        (results, err) -> err == null ? new BatchDone<>(batch, results) : new BatchFailed<>(batch, unwrap(err)));
+        (results, err) -> err == null ? new BatchDone<>(batch, results) : new BatchFailed<>(batch, Failures.cause(err)));
   }
 
   private void clearQueue() {
@@ -238,7 +239,7 @@ public final class ModelActor<Q, R> extends AbstractBehavior<ModelActor.Command<
   /** Fails the batch and every queued request, and returns the exception that restarts the actor. */
   private ModelFailure failAll(List<Submit<Q, R>> batch, String what, Throwable cause) {
     String id = model == null ? name : name + " model " + model.id();
-    String message = id + " " + what + (cause == null ? "" : ": " + describe(cause));
+    String message = id + " " + what + (cause == null ? "" : ": " + Failures.describe(cause));
     fail(batch, message);
     fail(new ArrayList<>(queue), message + " (request was queued; the model restarts)");
     clearQueue();
@@ -249,14 +250,5 @@ public final class ModelActor<Q, R> extends AbstractBehavior<ModelActor.Command<
     for (Submit<Q, R> s : requests) {
       s.replyTo().tell(StatusReply.error(message));
     }
-  }
-
-  private static Throwable unwrap(Throwable t) {
-    return t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
-  }
-
-  private static String describe(Throwable t) {
-    Throwable u = unwrap(t);
-    return u.getMessage() == null ? u.getClass().getSimpleName() : u.getMessage();
   }
 }

@@ -1,5 +1,6 @@
 package dev.cai.actors;
 
+import dev.cai.runtime.Failures;
 import dev.cai.runtime.constitution.Transcript;
 import dev.cai.runtime.generate.GenerationSettings;
 import dev.cai.runtime.weights.ModelWeights;
@@ -9,7 +10,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -141,7 +141,7 @@ public final class PolicyActor extends AbstractBehavior<PolicyActor.Command> {
     this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(ModelActor.DISPATCHER));
     CompletableFuture<Loaded> load = CompletableFuture.supplyAsync(() -> load(loader, published), blocking);
     inFlight = load;
-    ctx.pipeToSelf(load, (m, err) -> err == null ? m : new LoadFailed(unwrap(err)));
+    ctx.pipeToSelf(load, (m, err) -> err == null ? m : new LoadFailed(Failures.cause(err)));
   }
 
   /** The base model, then the latest published weights over it. */
@@ -218,7 +218,7 @@ public final class PolicyActor extends AbstractBehavior<PolicyActor.Command> {
   private Behavior<Command> onJobFailed(JobFailed failed) {
     running = null;
     inFlight = null;
-    fail(List.of(failed.job()), describeModel() + " failed: " + describe(failed.cause()));
+    fail(List.of(failed.job()), describeModel() + " failed: " + Failures.describe(failed.cause()));
     throw failAll("failed", failed.cause());
   }
 
@@ -293,7 +293,7 @@ public final class PolicyActor extends AbstractBehavior<PolicyActor.Command> {
     running = job;
     CompletableFuture<Object> f = CompletableFuture.supplyAsync(work, blocking);
     inFlight = f;
-    getContext().pipeToSelf(f, (r, err) -> err == null ? new JobDone(job, r) : new JobFailed(job, unwrap(err)));
+    getContext().pipeToSelf(f, (r, err) -> err == null ? new JobDone(job, r) : new JobFailed(job, Failures.cause(err)));
   }
 
   /** Puts the stashed requests back at the head of the queue, in their order. */
@@ -307,7 +307,7 @@ public final class PolicyActor extends AbstractBehavior<PolicyActor.Command> {
 
   /** Fails every queued and stashed request, and returns the exception that restarts the actor. */
   private PolicyFailure failAll(String what, Throwable cause) {
-    String message = describeModel() + " " + what + (cause == null ? "" : ": " + describe(cause));
+    String message = describeModel() + " " + what + (cause == null ? "" : ": " + Failures.describe(cause));
     fail(new ArrayList<>(queue), message + " (request was queued; the policy restarts)");
     fail(new ArrayList<>(stash), message + " (request was waiting for newer weights; the policy restarts)");
     queue.clear();
@@ -331,14 +331,5 @@ public final class PolicyActor extends AbstractBehavior<PolicyActor.Command> {
         u.replyTo().tell(StatusReply.error(message));
       }
     }
-  }
-
-  private static Throwable unwrap(Throwable t) {
-    return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-  }
-
-  private static String describe(Throwable t) {
-    Throwable u = unwrap(t);
-    return u.getMessage() == null ? u.getClass().getSimpleName() : u.getMessage();
   }
 }

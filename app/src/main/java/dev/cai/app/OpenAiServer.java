@@ -8,6 +8,7 @@ import com.typesafe.config.ConfigFactory;
 import dev.cai.actors.CompletionReply;
 import dev.cai.actors.CompletionRequest;
 import dev.cai.actors.ModelActor;
+import dev.cai.runtime.Failures;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -16,7 +17,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -255,9 +255,7 @@ final class OpenAiServer implements AutoCloseable {
 
     /** The API error for what went wrong. */
     private ApiError failure(Throwable e) {
-      while ((e instanceof CompletionException || e instanceof ExecutionException) && e.getCause() != null) {
-        e = e.getCause();
-      }
+      e = Failures.cause(e);
       if (e instanceof ApiError api) {
         return api;
       }

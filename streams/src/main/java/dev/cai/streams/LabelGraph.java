@@ -7,8 +7,9 @@ import dev.cai.persistence.RecordKind;
 import dev.cai.persistence.RecordStore;
 import dev.cai.protocol.v1.Comparison;
 import dev.cai.protocol.v1.Prompt;
-import dev.cai.runtime.constitution.Constitution;
+import dev.cai.runtime.Failures;
 import dev.cai.runtime.constitution.Constitution.Principle;
+import dev.cai.runtime.constitution.Constitution;
 import dev.cai.runtime.constitution.CritiquePrompts;
 import dev.cai.runtime.constitution.LabelingPrompts;
 import dev.cai.runtime.constitution.Transcript;
@@ -142,7 +143,7 @@ public final class LabelGraph {
             models, settings, false))
         .handle((c, err) -> err == null
             ? new Labeled(ps.id(), prompt, Optional.of(c), null)
-            : new Labeled(ps.id(), prompt, Optional.empty(), describe(err)));
+            : new Labeled(ps.id(), prompt, Optional.empty(), Failures.describe(err)));
   }
 
   /** The {@code settings.ensemble()} principles of one comparison, drawn from {@code rng}. */
@@ -291,13 +292,5 @@ public final class LabelGraph {
   private static <T> CompletionStage<List<T>> all(List<CompletionStage<T>> stages) {
     CompletableFuture<?>[] fs = stages.stream().map(CompletionStage::toCompletableFuture).toArray(CompletableFuture[]::new);
     return CompletableFuture.allOf(fs).thenApply(v -> stages.stream().map(s -> s.toCompletableFuture().join()).toList());
-  }
-
-  private static String describe(Throwable err) {
-    Throwable t = err;
-    while (t.getCause() != null && (t instanceof java.util.concurrent.CompletionException)) {
-      t = t.getCause();
-    }
-    return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
   }
 }

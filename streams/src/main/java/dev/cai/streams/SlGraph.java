@@ -7,6 +7,7 @@ import dev.cai.persistence.RecordStore;
 import dev.cai.protocol.v1.CritiqueRound;
 import dev.cai.protocol.v1.Prompt;
 import dev.cai.protocol.v1.SlExample;
+import dev.cai.runtime.Failures;
 import dev.cai.runtime.constitution.Constitution;
 import dev.cai.runtime.constitution.Constitution.CritiqueRevision;
 import dev.cai.runtime.constitution.CritiquePrompts;
@@ -192,7 +193,7 @@ public final class SlGraph {
     }
     return chain.handle((finalText, err) -> {
       if (err != null) {
-        return failed(input, models, settings, describe(err), tokens[0], tokens[1]);
+        return failed(input, models, settings, Failures.describe(err), tokens[0], tokens[1]);
       }
       if (rounds == 0) {
         example.setInitialResponse(finalText);
@@ -207,7 +208,7 @@ public final class SlGraph {
       long[] tokens, StageMeter meter) {
     return meter.time(1, () -> responder.respond(conversation, seed), Completion::completionTokens).handle((c, err) -> {
       if (err != null) {
-        throw new StepFailed(step + " failed: " + describe(err));
+        throw new StepFailed(step + " failed: " + Failures.describe(err));
       }
       synchronized (tokens) {
         tokens[0] += c.promptTokens();
@@ -267,15 +268,6 @@ public final class SlGraph {
     }
     fields.put("revision", e.getFinalRevision());
     SampleFeed.global().publish(SampleFeed.SL, fields);
-  }
-
-  private static String describe(Throwable err) {
-    Throwable t = err;
-    while ((t instanceof java.util.concurrent.CompletionException || t instanceof java.util.concurrent.ExecutionException)
-        && t.getCause() != null) {
-      t = t.getCause();
-    }
-    return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
   }
 
   /** A step of the chain failed; its message is the failure reason recorded. */

@@ -10,6 +10,7 @@ import dev.cai.protocol.v1.RolloutWork;
 import dev.cai.protocol.v1.WorkReply;
 import dev.cai.protocol.v1.WorkRequest;
 import dev.cai.protocol.v1.WorkerInfo;
+import dev.cai.runtime.Failures;
 import dev.cai.runtime.constitution.Transcript;
 import dev.cai.runtime.generate.GenerationSettings;
 import java.time.Duration;
@@ -150,7 +151,7 @@ public final class ModelWorker extends AbstractBehavior<WorkRequest> {
   }
 
   private static String message(Throwable t) {
-    Throwable cause = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
+    Throwable cause = Failures.cause(t);
     return cause.getClass().getSimpleName() + ": " + cause.getMessage();
   }
 }

@@ -4,6 +4,7 @@ import dev.cai.persistence.CheckpointInfo;
 import dev.cai.persistence.RecordStore;
 import dev.cai.persistence.StoreSettings;
 import dev.cai.protocol.v1.LearnerStateHeader;
+import dev.cai.runtime.Failures;
 import dev.cai.streams.RlJob;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -11,7 +12,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
@@ -21,9 +21,9 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.Scheduler;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -274,7 +274,7 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
 
   private Behavior<Command> onCheckpointDeleted(CheckpointDeleted d) {
     if (d.failure() != null) {
-      Throwable cause = unwrap(d.failure());
+      Throwable cause = Failures.cause(d.failure());
       getContext().getLog().warn("could not delete checkpoint {}: {}", d.id(), cause.toString());
       events.accept("could not delete checkpoint " + d.id() + ": " + cause);
     }
@@ -283,7 +283,7 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
 
   private Behavior<Command> onFailed(Failed f) {
     checkpointing = false;
-    Throwable cause = unwrap(f.cause());
+    Throwable cause = Failures.cause(f.cause());
     getContext().getLog().error("learner: {} failed", f.what(), cause);
     events.accept("failed: " + f.what() + ": " + cause);
     return this;
@@ -325,9 +325,5 @@ public final class LearnerSingleton extends AbstractBehavior<LearnerSingleton.Co
       store = null;
       deletions.thenRun(s::close);
     }
-  }
-
-  private static Throwable unwrap(Throwable t) {
-    return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
   }
 }

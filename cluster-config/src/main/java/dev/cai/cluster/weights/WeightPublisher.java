@@ -11,6 +11,7 @@ import dev.cai.protocol.v1.WeightsChunkDelivery;
 import dev.cai.protocol.v1.WeightsFetchRefused;
 import dev.cai.protocol.v1.WeightsServed;
 import dev.cai.protocol.v1.WeightsSubscribe;
+import dev.cai.runtime.Failures;
 import dev.cai.runtime.weights.ModelWeights;
 import java.time.Duration;
 import java.util.HashMap;
@@ -18,7 +19,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
@@ -159,7 +159,7 @@ public final class WeightPublisher extends AbstractBehavior<WeightPublisher.Comm
     // hashing hundreds of MB blocks: off the actor
     getContext().pipeToSelf(CompletableFuture.supplyAsync(
             () -> ChunkedVersion.split(p.version(), p.weights(), settings.chunkBytes()), blocking),
-        (v, err) -> err == null ? new Prepared(v, p.replyTo()) : new PrepareFailed(p.version(), unwrap(err), p.replyTo()));
+        (v, err) -> err == null ? new Prepared(v, p.replyTo()) : new PrepareFailed(p.version(), Failures.cause(err), p.replyTo()));
     return this;
   }
 
@@ -289,9 +289,5 @@ public final class WeightPublisher extends AbstractBehavior<WeightPublisher.Comm
           e.getMessage());
       return Optional.empty();
     }
-  }
-
-  private static Throwable unwrap(Throwable t) {
-    return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
   }
 }

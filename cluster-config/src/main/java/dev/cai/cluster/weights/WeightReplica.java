@@ -10,6 +10,7 @@ import dev.cai.protocol.v1.WeightsChunkDelivery;
 import dev.cai.protocol.v1.WeightsFetchRefused;
 import dev.cai.protocol.v1.WeightsServed;
 import dev.cai.protocol.v1.WeightsSubscribe;
+import dev.cai.runtime.Failures;
 import dev.cai.runtime.model.LlamaConfig;
 import dev.cai.runtime.weights.ModelWeights;
 import java.time.Duration;
@@ -19,7 +20,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -328,7 +328,7 @@ public final class WeightReplica extends AbstractBehavior<WeightReplica.Command>
     } catch (RuntimeException e) {
       all = CompletableFuture.failedFuture(e);
     }
-    getContext().pipeToSelf(all, (ok, err) -> err == null ? new Applied(version) : new ApplyFailed(version, unwrap(err)));
+    getContext().pipeToSelf(all, (ok, err) -> err == null ? new Applied(version) : new ApplyFailed(version, Failures.cause(err)));
   }
 
   private Behavior<Command> onApplied(Applied a) {
@@ -356,9 +356,5 @@ public final class WeightReplica extends AbstractBehavior<WeightReplica.Command>
         : new Status(served, fetch.assembler().version(), fetch.assembler().received(),
             fetch.assembler().manifest().getChunkCount(), failures, Optional.ofNullable(lastFailure)));
     return this;
-  }
-
-  private static Throwable unwrap(Throwable t) {
-    return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
   }
 }
